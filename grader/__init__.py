@@ -1,0 +1,19 @@
+"""The autograding pipeline of the kit: ``python -m grader --help`` (see ``README.md``).
+
+Modules, in pipeline order:
+    paths       where things live (``Layout``), lesson names
+    ipynb       canonical notebook files, stripping, nbgrader cell markup
+    kernel      the ``lmkit`` Jupyter kernel and the environment of headless runs
+    proc        subprocesses with a wall-clock limit that kills the whole tree
+    course      the nbgrader course directory and its generated config
+    generate    solutions/ -> notebooks/ (``generate``), ``strip``
+    check       CI checks: stale or unstripped notebooks, lesson structure
+    execute     headless papermill runs with parameters
+    samples     sample submissions made from a solution notebook
+    autograde   nbgrader autograde, workers, timeouts, statuses
+    gradebook   scores in and out of the SQLite gradebook, grades.csv
+    feedback    feedback HTML without hidden tests
+    demo        execute + samples + autograde for every lesson
+    nbmodule    import a notebook's definitions without running heavy cells
+    cli         the command line
+"""

@@ -1,0 +1,181 @@
+"""The command line: ``python -m grader <command> --help``.
+
+- One subcommand per pipeline step, each a thin wrapper over a function that tests call
+  directly (``grader.generate.generate``, ``grader.autograde.autograde``, ...).
+- Exit status: 0 success, 1 a failure (stale notebooks, failed lessons, ``GraderError``,
+  printed as one line ``error: ...``), 2 bad arguments (argparse), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.errors import GraderError
+from grader.paths import REPO_ROOT, Layout
+
+EPILOG = """\
+typical use:
+  python -m grader check                      # CI: are notebooks/ up to date and clean?
+  python -m grader generate 01                # solutions/01_*.ipynb -> notebooks/01_*.ipynb
+  python -m grader execute 01 -p scale full   # run a lesson headlessly (GPU-sized)
+  python -m grader autograde 01 submissions/  # grade <student>/01_*.ipynb files
+  python -m grader demo                       # execute, sample and autograde every lesson
+"""
+
+
+def positive(kind):
+    """An argparse type: a number of ``kind`` greater than 0."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    from grader.autograde import DEFAULT_NOTEBOOK_TIMEOUT
+    from grader.course import DEFAULT_CELL_TIMEOUT
+
+    top = argparse.ArgumentParser(
+        prog="python -m grader", description="Generate, check, run and autograde the lessons.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("--root", type=Path, default=REPO_ROOT,
+                     help="the kit's root directory (default: this repository)")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help)
+
+    lessons_help = "lessons by number (01), stem (01_bpe_tokenizer) or path; default: all"
+    command("install-kernel", "install the 'lmkit' Jupyter kernel for this Python (--sys-prefix)")
+
+    p = command("generate", "write notebooks/<lesson>.ipynb from solutions/ with nbgrader")
+    p.add_argument("lessons", nargs="*", metavar="LESSON", help=lessons_help)
+
+    p = command("check", "check that notebooks/ is up to date and all notebooks are clean")
+    p.add_argument("lessons", nargs="*", metavar="LESSON", help=lessons_help)
+
+    p = command("strip", "remove outputs and execution counts from notebooks, in place")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="notebooks; default: solutions/*.ipynb and notebooks/*.ipynb")
+
+    p = command("execute", "run lessons headlessly with papermill")
+    p.add_argument("lessons", nargs="*", metavar="LESSON", help=lessons_help)
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="set a parameter, e.g. -p scale full")
+    p.add_argument("--notebooks", choices=("solutions", "notebooks"), default="solutions",
+                   help="which version to run (default: solutions)")
+    p.add_argument("--out", type=Path, help="folder for executed copies (default: build/executed)")
+    p.add_argument("--timeout-cell", type=positive(int), metavar="S",
+                   help="fail a cell after S seconds (default: no limit)")
+
+    p = command("samples", "write sample submissions of a lesson (solution, untouched, ...)")
+    p.add_argument("lesson", metavar="LESSON")
+    p.add_argument("--out", type=Path, help="folder of <student>/<lesson>.ipynb "
+                   "(default: build/samples/<lesson>)")
+
+    p = command("autograde", "autograde submissions of a lesson with nbgrader")
+    p.add_argument("lesson", metavar="LESSON")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
+                   help="<student>/<lesson>.ipynb folders, or <student>.ipynb files")
+    add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
+
+    p = command("demo", "execute every lesson, then autograde its sample submissions")
+    p.add_argument("--lessons", nargs="+", default=[], metavar="LESSON", help=lessons_help)
+    add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
+    return top
+
+
+def add_grading_options(p: argparse.ArgumentParser, cell: int, notebook: float) -> None:
+    p.add_argument("--timeout-cell", type=positive(int), default=cell, metavar="S",
+                   help=f"nbgrader stops a cell after S seconds (default: {cell})")
+    p.add_argument("--timeout-notebook", type=positive(float), default=notebook, metavar="S",
+                   help=f"a submission scores 0 after S seconds (default: {notebook:g})")
+    p.add_argument("--workers", type=positive(int), default=1, metavar="N",
+                   help="submissions graded in parallel (default: 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; return the exit status."""
+    layout = Layout(args.root.resolve())
+    if args.command == "install-kernel":
+        from grader.kernel import install_kernel
+
+        print(f"installed kernel 'lmkit' in {install_kernel()}")
+    elif args.command == "generate":
+        from grader.generate import generate
+
+        for lesson, changed in generate(layout, args.lessons).items():
+            path = layout.relative(layout.student_notebook(lesson))
+            print(f"{'wrote' if changed else 'unchanged'} {path}")
+    elif args.command == "check":
+        from grader.check import check
+
+        problems = check(layout, args.lessons)
+        for problem in problems:
+            print(problem)
+        print(f"check: {len(problems)} problem(s)" if problems else "check: ok")
+        return 1 if problems else 0
+    elif args.command == "strip":
+        from grader.generate import committed_notebooks, strip_files
+
+        changed = strip_files(args.paths or committed_notebooks(layout))
+        print("\n".join(f"stripped {layout.relative(p)}" for p in changed) or "nothing to strip")
+    elif args.command == "execute":
+        from grader.execute import execute, parse_value
+
+        runs = execute(layout, args.lessons,
+                       parameters={name: parse_value(value) for name, value in args.parameter},
+                       source=args.notebooks, out_dir=args.out, cell_timeout=args.timeout_cell)
+        failed = [run for run in runs if not run.ok]
+        print(f"executed {len(runs)} lesson(s), {len(failed)} failed; copies and logs in "
+              f"{layout.relative(runs[0].output.parent)}")
+        return 1 if failed else 0
+    elif args.command == "samples":
+        from grader.samples import make_samples
+
+        [lesson] = layout.resolve([args.lesson])
+        for student, path in make_samples(layout, lesson, out_dir=args.out).items():
+            print(f"{student:<10} {layout.relative(path)}")
+    elif args.command == "autograde":
+        from grader.autograde import autograde, format_table
+
+        results = autograde(args.lesson, args.submissions, layout=layout,
+                            cell_timeout=args.timeout_cell, notebook_timeout=args.timeout_notebook,
+                            workers=args.workers)
+        print(format_table(results))
+        print_outputs(layout, layout.course)
+    elif args.command == "demo":
+        from grader.demo import demo
+
+        found = demo(layout, args.lessons, workers=args.workers, cell_timeout=args.timeout_cell,
+                     notebook_timeout=args.timeout_notebook)
+        print(found.table())
+        print_outputs(layout, layout.demo_course)
+        for problem in found.problems():
+            print(f"FAILED {problem}")
+        return 1 if found.problems() else 0
+    return 0
+
+
+def print_outputs(layout: Layout, course: Path) -> None:
+    print(f"grades:   {layout.relative(course / 'grades.csv')}")
+    feedback = layout.relative(course / "feedback")
+    print(f"feedback: {feedback}/<student>/<lesson>/<lesson>.html")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except GraderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
