@@ -1,0 +1,298 @@
+"""Benchmark attention on a GPU: naive PyTorch, torch.compile'd naive, PyTorch SDPA (flash backend,
+and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
+(kernels/flash_attention.py) and our fast one (kernels/flash_attention_fast.py).
+
+- Times are medians of ``triton.testing.do_bench`` (CUDA events, L2 flushed between runs), bf16,
+  (batch, heads, seq, d_head) contiguous inputs, after a warm-up call that compiles and autotunes.
+- FLOPs count the matrix products (2 per multiply-add), as the FlashAttention papers do:
+    forward  = 4 * B * H * S^2 * D      (Q K^T and P V), halved when causal;
+    backward = 2.5 * forward            (5 products: Q K^T again, dV, dP, dQ, dK);
+    forward+backward = 3.5 * forward.
+  The fewest bytes (each input read once, each output written once) are forward 4*B*H*S*D*2
+  (Q, K, V, O in bf16) and backward 8*B*H*S*D*2 (Q, K, V, O, dO in; dQ, dK, dV out): tens of
+  MB, microseconds at 3 TB/s, so attention at these sizes is bound by matrix arithmetic.
+- Shapes: seq 1k..16k with batch * seq = 16384 tokens; 16 heads of d 64 or 8 heads of d 128
+  (d_model 1024); causal and not. Naive attention is skipped where its S^2 tensors would
+  not fit (estimated). Headline: batch 1, 16 heads, seq 16384, d 64, causal, forward+backward.
+- Before timing, our kernels are checked against SDPA in bf16, and all three against naive
+  attention in fp32 (max abs and relative L2 error of O, dQ, dK, dV, printed and written).
+
+Run (GPU): ``python -m benchmarks.flash_attention`` (full: ~4.5 min on an H200) or ``--quick``
+(checks and headline, ~1.5 min); writes benchmarks/results/flash_attention.md (rewritten after
+every shape), keeping its hand-written "## Attempts" section.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from pathlib import Path
+
+import torch
+import torch._functorch.config
+import torch.nn.functional as F
+import triton
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from triton.testing import do_bench
+
+import kernels.flash_attention_fast as fast
+from kernels.flash_attention import FlashAttentionTriton, naive_attention
+
+# The backward is timed repeatedly on one graph (retain_graph=True), which torch.compile's
+# donated buffers forbid: turn them off (costs the compiled naive version a little memory).
+if hasattr(torch._functorch.config, "donated_buffer"):
+    torch._functorch.config.donated_buffer = False
+
+DTYPE = torch.bfloat16
+TOKENS = 16384  # batch * seq, constant across the sweep
+HEADLINE = dict(batch=1, heads=16, seq=16384, d_head=64, causal=True)
+NAIVE_MEMORY_LIMIT = 40e9  # bytes: skip naive attention above this estimate (80 GB card)
+
+
+def attention_flops(batch, heads, seq, d_head, causal, mode):
+    fwd = 4 * batch * heads * seq**2 * d_head / (2 if causal else 1)
+    return {"fwd": fwd, "bwd": 2.5 * fwd, "fwd+bwd": 3.5 * fwd}[mode]
+
+
+def naive_bytes(batch, heads, seq, **_):
+    """Rough peak of naive attention's forward+backward: ~6 bf16 (S x S) tensors per head."""
+    return 6 * batch * heads * seq**2 * 2
+
+
+def sdpa_flash(q, k, v, causal):
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+def sdpa_cudnn(q, k, v, causal):
+    with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+def implementations():
+    return {
+        "naive": naive_attention,
+        "naive (torch.compile)": torch.compile(naive_attention),
+        "SDPA (flash)": sdpa_flash,
+        "SDPA (cuDNN)": sdpa_cudnn,  # PyTorch's default SDPA backend on Hopper, for context
+        "ours: teaching": FlashAttentionTriton.apply,
+        "ours: fast": fast.FlashAttentionTriton.apply,
+    }
+
+
+def make_inputs(batch, heads, seq, d_head, seed=0, **_):
+    gen = torch.Generator(device="cuda").manual_seed(seed)
+    shape = (batch, heads, seq, d_head)
+    q, k, v, do = (torch.randn(shape, generator=gen, device="cuda", dtype=DTYPE) for _ in range(4))
+    return [t.requires_grad_() for t in (q, k, v)], do
+
+
+def time_impl(fn, shape, rep):
+    """Median ms of forward, backward and forward+backward, or a reason it was not timed."""
+    (q, k, v), do = make_inputs(**shape)
+    causal = shape["causal"]
+    try:
+        torch.autograd.grad(fn(q, k, v, causal), (q, k, v), do)  # compile / autotune, not timed
+        out = fn(q, k, v, causal)
+        times = {
+            "fwd": do_bench(lambda: fn(q, k, v, causal), warmup=10, rep=rep, return_mode="median"),
+            "bwd": do_bench(lambda: torch.autograd.grad(out, (q, k, v), do, retain_graph=True),
+                            warmup=10, rep=rep, return_mode="median"),
+            "fwd+bwd": do_bench(lambda: torch.autograd.grad(fn(q, k, v, causal), (q, k, v), do),
+                                warmup=10, rep=rep, return_mode="median"),
+        }
+    except torch.cuda.OutOfMemoryError:
+        times = "out of memory"
+    except Exception as e:  # report and continue: one broken implementation must not stop the sweep
+        times = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
+    out = None
+    torch.cuda.empty_cache()
+    return times
+
+
+def max_errors(fn, shape, ref_fn):
+    """Max abs error and relative L2 error of O, dQ, dK, dV of fn against ref_fn, same bf16 inputs."""
+    (q, k, v), do = make_inputs(**shape, seed=1)
+    results = []
+    for f in (fn, ref_fn):
+        o = f(q, k, v, shape["causal"])
+        results.append((o, *torch.autograd.grad(o, (q, k, v), do)))
+    return {name: ((a.float() - b.float()).abs().max().item(), ((a.float() - b.float()).norm() / b.float().norm()).item())
+            for name, a, b in zip(("O", "dQ", "dK", "dV"), *results)}
+
+
+def fp32_reference(q, k, v, causal):
+    return naive_attention(q.float(), k.float(), v.float(), causal)
+
+
+def check_correctness(impls):
+    rows = []
+    shapes = [dict(batch=2, heads=8, seq=1000, d_head=128, causal=False),
+              dict(batch=2, heads=8, seq=1000, d_head=128, causal=True), HEADLINE]
+    for shape in shapes:
+        refs = [("SDPA (flash)", impls["SDPA (flash)"])]
+        if shape["seq"] <= 4096:
+            refs.append(("naive fp32", fp32_reference))
+        for ref_name, ref in refs:
+            for name in ("ours: teaching", "ours: fast") + (("SDPA (flash)",) if ref_name != "SDPA (flash)" else ()):
+                errs = max_errors(impls[name], shape, ref)
+                rows.append((shape_label(shape), name, ref_name, errs))
+                print(f"check {shape_label(shape):38s} {name:15s} vs {ref_name:12s} "
+                      + "  ".join(f"{k} {a:.1e} / {r:.1e}" for k, (a, r) in errs.items()), flush=True)
+    return rows
+
+
+def shape_label(s):
+    return f"B{s['batch']} H{s['heads']} S{s['seq']} D{s['d_head']} {'causal' if s['causal'] else 'full'}"
+
+
+def sweep_shapes(seqs, dims):
+    for d_head in dims:
+        for causal in (False, True):
+            for seq in seqs:
+                yield dict(batch=max(1, TOKENS // seq), heads=16 if d_head == 64 else 8, seq=seq,
+                           d_head=d_head, causal=causal)
+
+
+def fmt(times, shape, mode):
+    """'ms (TFLOP/s)' for one mode, or the reason there is no time."""
+    if isinstance(times, str):
+        return times
+    ms = times[mode]
+    return f"{ms:.3f} ({attention_flops(**shape, mode=mode) / ms / 1e9:.0f})"
+
+
+def matmul_ceiling():
+    a, b = (torch.randn(8192, 8192, device="cuda", dtype=DTYPE) for _ in range(2))
+    ms = do_bench(lambda: a @ b, warmup=25, rep=100, return_mode="median")
+    return 2 * 8192**3 / ms / 1e9
+
+
+def write_markdown(path, env, headline, checks, sweep, variants):
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    attempts = old[old.index("## Attempts"):] if "## Attempts" in old else "## Attempts\n\n(none recorded)\n"
+    h = HEADLINE
+    lines = [
+        "# FlashAttention-2 benchmark (lesson 04)", "",
+        f"Generated by `python -m benchmarks.flash_attention{env['args']}` on {env['date']}: "
+        f"{env['gpu']}, torch {env['torch']}, triton {env['triton']}, bf16. "
+        f"Times are medians of `triton.testing.do_bench` in ms; TFLOP/s use forward FLOPs "
+        f"4·B·H·S²·D (halved when causal), backward 2.5× forward. "
+        f"bf16 matmul 8192³ in the same run: {env['matmul_tflops']:.0f} TFLOP/s.", "",
+        f"## Headline: batch {h['batch']}, {h['heads']} heads, seq {h['seq']}, d {h['d_head']}, causal, forward+backward", "",
+        "| implementation | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd TFLOP/s |", "|---|---|---|---|---|",
+    ]
+    for name, times in headline.items():
+        if isinstance(times, str):
+            lines.append(f"| {name} | {times} | | | |")
+        else:
+            lines.append(f"| {name} | {times['fwd']:.3f} | {times['bwd']:.3f} | {times['fwd+bwd']:.3f} | "
+                         f"{attention_flops(**h, mode='fwd+bwd') / times['fwd+bwd'] / 1e9:.0f} |")
+    if variants:
+        lines += ["", "Repeats and variants at the headline shape (fwd+bwd ms, each a separate do_bench median):", ""]
+        lines += [f"- {name}: {', '.join(f'{t:.3f}' for t in ts)}" for name, ts in variants.items()]
+    lines += ["", "## Correctness in bf16: max abs error / relative L2 error, same inputs", "",
+              "| shape | implementation | against | O | dQ | dK | dV |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {s} | {n} | {r} | " + " | ".join(f"{a:.1e} / {rel:.1e}" for a, rel in e.values()) + " |" for s, n, r, e in checks]
+    if sweep:
+        names = list(next(iter(sweep))[1].keys())
+        lines += ["", "## Sweep: forward+backward, ms (TFLOP/s)", "",
+                  "batch·seq = 16384 tokens; 16 heads at d 64, 8 heads at d 128.", "",
+                  "| d | causal | seq | batch | " + " | ".join(names) + " |", "|---" * (4 + len(names)) + "|"]
+        for shape, res in sweep:
+            cells = [fmt(res[n], shape, "fwd+bwd") for n in names]
+            lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | {shape['batch']} | " + " | ".join(cells) + " |")
+        for mode in ("fwd", "bwd"):
+            lines += ["", f"### {mode} only: ms (TFLOP/s)", "",
+                      "| d | causal | seq | " + " | ".join(names) + " |", "|---" * (3 + len(names)) + "|"]
+            for shape, res in sweep:
+                cells = [fmt(res[n], shape, mode) for n in names]
+                lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | " + " | ".join(cells) + " |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n\n" + attempts)
+
+
+
+def print_autotune_timings(top=None):
+    """The configs the autotuner timed for the last key it tuned (ms): the raw material for tuning."""
+    for kernel in (fast._attn_fwd, fast._attn_bwd_dkdv, fast._attn_bwd_dq):
+        timings = getattr(kernel, "configs_timings", None) or {}
+        ranked = sorted(timings.items(), key=lambda ct: ct[1][0] if isinstance(ct[1], list) else ct[1])
+        for cfg, t in ranked[:top]:
+            t = t[0] if isinstance(t, list) else t
+            print(f"autotune {kernel.fn.__name__:16s} {t:8.4f} ms  {cfg}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="correctness and headline only")
+    parser.add_argument("--seqs", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
+    parser.add_argument("--dims", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--variants", action="store_true", help="also time the fast kernel's other DQ_MODE")
+    parser.add_argument("--repeats", type=int, default=2, help="headline repeats of SDPA and ours: fast")
+    parser.add_argument("--out", default="benchmarks/results/flash_attention.md")
+    parser.add_argument("--json", default=None, help="also dump raw results here")
+    args = parser.parse_args()
+    if not torch.cuda.is_available():
+        raise SystemExit("benchmarks/flash_attention.py needs a CUDA GPU (tests run on CPU: pytest grader/tests/test_flash_attention.py)")
+
+    arg_str = "".join(f" {a}" for a in ["--quick"] * args.quick + ["--variants"] * args.variants)
+    env = dict(gpu=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__,
+               date=datetime.date.today().isoformat(), args=arg_str, matmul_tflops=matmul_ceiling())
+    print(env, flush=True)
+    impls = implementations()
+    checks = check_correctness(impls)
+
+    headline_impls = [n for n in impls if not (n.startswith("naive") and naive_bytes(**HEADLINE) > NAIVE_MEMORY_LIMIT)]
+    headline = {}
+    for name in headline_impls:
+        headline[name] = time_impl(impls[name], HEADLINE, rep=200)
+        print(f"headline {name:22s} {headline[name]}", flush=True)
+    variants = {}
+    (q, k, v), do = make_inputs(**HEADLINE)
+
+    def fwd_bwd(fn):
+        return do_bench(lambda: torch.autograd.grad(fn(q, k, v, True), (q, k, v), do), warmup=10, rep=200, return_mode="median")
+
+    for _ in range(args.repeats):  # interleaved repeats: the spread says what difference is noise
+        for name in ("SDPA (flash)", "SDPA (cuDNN)", "ours: fast"):
+            variants.setdefault(name, []).append(fwd_bwd(impls[name]))
+    print_autotune_timings()
+    if args.variants:
+        default_mode, fast.DQ_MODE = fast.DQ_MODE, "atomic" if fast.DQ_MODE == "split" else "split"
+        fwd_bwd(impls["ours: fast"])  # autotune the other backward
+        variants[f"ours: fast, DQ_MODE={fast.DQ_MODE!r}"] = [fwd_bwd(impls["ours: fast"]) for _ in range(2)]
+        fast.DQ_MODE = default_mode
+        print_autotune_timings()
+    for name, ts in variants.items():
+        print(f"repeat {name:30s} " + " ".join(f"{t:.3f}" for t in ts), flush=True)
+    del q, k, v, do
+
+    sweep = []
+    write_markdown(args.out, env, headline, checks, sweep, variants)  # again after each shape below
+    if not args.quick:
+        for shape in sweep_shapes(args.seqs, args.dims):
+            res = {}
+            for name, fn in impls.items():
+                if name.startswith("naive") and naive_bytes(**shape) > NAIVE_MEMORY_LIMIT:
+                    res[name] = "skipped (memory)"
+                else:
+                    res[name] = time_impl(fn, shape, rep=50)
+                if name == "ours: fast":
+                    print_autotune_timings(top=3)
+            sweep.append((shape, res))
+            print(shape_label(shape), {n: fmt(r, shape, "fwd+bwd") for n, r in res.items()}, flush=True)
+            write_markdown(args.out, env, headline, checks, sweep, variants)
+    print(f"wrote {args.out}")
+    if args.json:
+        chosen = {k.fn.__name__: {str(key): str(cfg) for key, cfg in k.cache.items()}
+                  for k in (fast._attn_fwd, fast._attn_bwd_dkdv, fast._attn_bwd_dq)}
+        Path(args.json).write_text(json.dumps(dict(env=env, headline=headline, checks=checks, variants=variants,
+                                                   sweep=sweep, autotuned=chosen), indent=1, default=str))
+    print("\nheadline fwd+bwd ms: " + ", ".join(
+        f"{n} {t['fwd+bwd']:.3f}" for n, t in headline.items() if not isinstance(t, str)))
+
+
+if __name__ == "__main__":
+    main()
