@@ -1,0 +1,51 @@
+"""End to end on the real lessons: every solution notebook executes headlessly at its default
+(smoke) parameters, and its sample submissions get exactly the expected scores.
+
+This is ``python -m grader demo`` under test. Expected scores are reasoned, not recorded:
+lessons build on their own earlier exercises, so a broken early exercise costs later tests.
+Run: ``pytest grader/tests/test_lessons.py`` (about 2 minutes a lesson on 2 cores).
+"""
+from __future__ import annotations
+
+import pytest
+
+from grader.demo import demo
+from grader.paths import Layout
+
+# lesson -> sample -> (score, status)
+EXPECTED = {
+    "01_bpe_tokenizer": {
+        "solution": (22, "graded"),
+        "untouched": (0, "graded"),
+        # split_on_special_tokens (2) + merge_word (1) solved; count_pretokens is a stub, and
+        # train_bpe, encode and the rest build on it or on find_chunk_boundaries.
+        "partial": (3, "graded"),
+        # split_on_special_tokens raises: what is left is merge_word (1), find_chunk_boundaries
+        # (2), the constructor (1) and apply_merges (2), which do not call it.
+        "raises": (6, "graded"),
+        # from_files (1 point) loops forever: only its test is cut by the per-cell timeout.
+        "endless": (21, "graded"),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return demo(Layout(), workers=2, cell_timeout=20, report=lambda *_: None)
+
+
+def test_every_lesson_has_expected_scores():
+    missing = sorted(set(Layout().lessons()) - set(EXPECTED))
+    assert not missing, f"add the expected sample scores of {missing} to EXPECTED in {__file__}"
+
+
+def test_solutions_execute_headlessly(result):
+    failed = {run.lesson: run.error for run in result.runs if not run.ok}
+    assert not failed, f"solution notebooks failed: {failed}"
+
+
+@pytest.mark.parametrize("lesson", sorted(EXPECTED))
+def test_sample_scores(result, lesson):
+    got = {r.student: (r.score, r.status) for r in result.results[lesson]}
+    assert got == EXPECTED[lesson], f"{lesson}: {got}"
+    assert result.problems() == []
