@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The main job: execute every lesson headlessly, autograde the sample submissions.
 demo: install
-	$(RUN) -m grader demo
+	$(RUN) -m grader demo --workers 2
 
 # Everything CI runs: generated notebooks fresh and output-free, then unit, property and
 # end-to-end tests (every lesson executed; sample submissions graded, scores asserted).

@@ -22,6 +22,7 @@ typical use:
   python -m grader autograde 01 submissions/  # grade <student>/01_*.ipynb files
   python -m grader demo                       # execute, sample and autograde every lesson
 """
+DEMO_CELL_TIMEOUT = 30  # seconds: smoke-scale cells take seconds; keeps `endless` quick
 
 
 def positive(kind):
@@ -87,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("demo", "execute every lesson, then autograde its sample submissions")
     p.add_argument("--lessons", nargs="+", default=[], metavar="LESSON", help=lessons_help)
-    add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
+    add_grading_options(p, DEMO_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
     return top
 
 
