@@ -15,6 +15,7 @@ import pytest
 import regex
 
 from helpers import stories, story_words
+from helpers.mixed_text import generate_mixed_text
 from helpers.stories import _ing, _past
 from helpers.stories import (
     MIXED_SAMPLE,
@@ -23,7 +24,6 @@ from helpers.stories import (
     VALID_SEED_OFFSET,
     article,
     coined_words,
-    generate_mixed_text,
     generate_stories,
     join_corpus,
     plural,

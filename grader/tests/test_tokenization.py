@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
 from helpers.env import REPO_ROOT
-from helpers.stories import generate_mixed_text, generate_stories
+from helpers.mixed_text import generate_mixed_text
+from helpers.stories import generate_stories
 from helpers.tokenization import (
     GPT2_PATTERN,
     bytes_to_unicode,
