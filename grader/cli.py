@@ -86,6 +86,10 @@ def parser() -> argparse.ArgumentParser:
                    help="<student>/<lesson>.ipynb folders, or <student>.ipynb files")
     add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
 
+    p = command("release", "build a lesson's student bundle (build/release/) and check it for leaks")
+    p.add_argument("lesson", metavar="LESSON", help=lessons_help.replace("; default: all", ""))
+    p.add_argument("--out", type=Path, help="directory for the bundle (default: build/release)")
+
     p = command("demo", "execute every lesson, then autograde its sample submissions")
     p.add_argument("--lessons", nargs="+", default=[], metavar="LESSON", help=lessons_help)
     add_grading_options(p, DEMO_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
@@ -151,6 +155,12 @@ def run(args: argparse.Namespace) -> int:
                             workers=args.workers)
         print(format_table(results))
         print_outputs(layout, layout.course)
+    elif args.command == "release":
+        from grader.release import release
+
+        built = release(layout, args.lesson, args.out)
+        print(f"bundle:  {layout.relative(built.folder)} ({layout.relative(built.archive)})")
+        print("left out (they answer this or a later lesson): " + (", ".join(built.excluded) or "nothing"))
     elif args.command == "demo":
         from grader.demo import demo
 

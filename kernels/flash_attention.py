@@ -26,6 +26,8 @@ import torch
 import triton
 import triton.language as tl
 
+ANSWERS = ("04_flash_attention",)  # grader.release: not shipped before lesson 04 is done
+
 # Kernels work in base 2: exp(x) = exp2(x * log2(e)), and exp2 is a single instruction on the
 # GPU's special-function unit. Scores are pre-multiplied by LOG2E; LN2 converts logs back.
 LOG2E = tl.constexpr(1.4426950408889634)  # log2(e) = 1 / ln 2

@@ -28,6 +28,8 @@ import triton.language as tl
 
 from kernels.flash_attention import LN2, LOG2E, check_inputs
 
+ANSWERS = ("04_flash_attention",)  # grader.release: not shipped before lesson 04 is done
+
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
 AUTOTUNE = not INTERPRET  # False: use default_config() (tests flip this to save compile time)
 DQ_MODE = "split"  # "split": a separate dQ kernel; "atomic": dQ added inside the dK/dV kernel
