@@ -22,7 +22,7 @@ typical use:
   python -m grader autograde 01 submissions/  # grade <student>/01_*.ipynb files
   python -m grader demo                       # execute, sample and autograde every lesson
 """
-DEMO_CELL_TIMEOUT = 30  # seconds: smoke-scale cells take seconds; keeps `endless` quick
+DEMO_CELL_TIMEOUT = 60  # seconds: smoke-scale cells take under 30 s; keeps `endless` quick
 
 
 def positive(kind):

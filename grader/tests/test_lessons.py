@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.cli import DEMO_CELL_TIMEOUT
 from grader.demo import demo
 from grader.paths import Layout
 
@@ -26,12 +27,24 @@ EXPECTED = {
         # from_files (1 point) loops forever: only its test is cut by the per-cell timeout.
         "endless": (21, "graded"),
     },
+    "02_transformer_lm": {
+        "solution": (36, "graded"),
+        "untouched": (0, "graded"),
+        # Linear 1, RMSNorm 2, RoPE 3, cross_entropy 2, lr_cosine_schedule 1, get_batch 1 and
+        # load_checkpoint 1 solved; attention needs the stubbed softmax, the block needs
+        # SwiGLU and attention.
+        "partial": (11, "graded"),
+        # Linear raises: Linear 1, SwiGLU 2, attention 3, block 2 and the LM 3 are lost.
+        "raises": (25, "graded"),
+        # generate (3 points) loops forever; its test is cut by the per-cell timeout.
+        "endless": (33, "graded"),
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def result():
-    return demo(Layout(), workers=2, cell_timeout=20, report=lambda *_: None)
+    return demo(Layout(), workers=2, cell_timeout=DEMO_CELL_TIMEOUT, report=lambda *_: None)
 
 
 def test_every_lesson_has_expected_scores():
