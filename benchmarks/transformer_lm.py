@@ -224,7 +224,7 @@ def peak_bf16(device: str) -> tuple[str, float | None]:
 
 
 def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str, dtype,
-               warmup: int, steps: int, compile_model: bool) -> dict:
+               warmup: int, steps: int, compile_model: bool, compile_mode: str | None = None) -> dict:
     """Median seconds of a training step (fwd + bwd + AdamW), and peak GPU memory."""
     opt = make_optimizer(model.parameters(), lr=1e-4)
 
@@ -233,7 +233,7 @@ def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str,
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
     if compile_model:  # model + loss in one graph, as helpers.training.train(compile=True) does
-        forward_loss = torch.compile(forward_loss)
+        forward_loss = torch.compile(forward_loss, mode=compile_mode)
     g = torch.Generator(device="cpu").manual_seed(0)
     ids = torch.randint(0, cfg.vocab_size, (batch_size, cfg.context_length + 1), generator=g).to(device)
     x, y = ids[:, :-1], ids[:, 1:]
@@ -285,7 +285,7 @@ def check_agreement(student: nn.Module, reference: nn.Module, cfg: ModelConfig, 
 
 
 def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_size: int | None = None,
-                 only: str | None = None) -> list[dict]:
+                 only: str | None = None, compile_mode: str | None = None) -> list[dict]:
     spec = CONFIGS[name]
     cfg, batch_size = spec["model"], batch_size or spec["batch_size"]
     cuda = device.startswith("cuda")
@@ -300,6 +300,8 @@ def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_siz
     variants = [(student_label.split(" (")[0] + " (eager)", student, False),
                 ("reference (eager)", reference, False),
                 ("reference (torch.compile)", reference, True)]
+    if compile_mode:
+        variants.append((f"reference (torch.compile, {compile_mode})", reference, True))
     for label, model, compile_model in variants:
         if only and only not in label:
             continue
@@ -307,8 +309,9 @@ def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_siz
         while True:
             try:
                 torch._dynamo.reset()
+                mode = compile_mode if label.endswith(f"{compile_mode})") else None
                 r = time_steps(model, b, cfg, device, dtype, warmup + (3 if compile_model else 0),
-                               steps, compile_model)
+                               steps, compile_model, mode)
                 break
             except torch.cuda.OutOfMemoryError:
                 if b == 1:
@@ -460,6 +463,8 @@ def main(argv=None) -> int:
                         help="CPU threads (torch.set_num_threads); 1 is steadier on a busy machine")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
+    parser.add_argument("--compile-mode", default=None,
+                        help="also time torch.compile with this mode (e.g. max-autotune-no-cudagraphs)")
     parser.add_argument("--train-minutes", type=float, default=0.0)
     parser.add_argument("--corpus", type=Path, default=None, help="folder with train.bin, valid.bin, vocab.json, merges.txt")
     parser.add_argument("--train-out", type=Path, default=Path("build/transformer_lm_train"))
@@ -504,7 +509,8 @@ def main(argv=None) -> int:
 
     for name in names:
         try:
-            rows += bench_config(name, device, args.warmup, steps, log, args.batch_size, args.only)
+            rows += bench_config(name, device, args.warmup, steps, log, args.batch_size, args.only,
+                                 args.compile_mode)
         except Exception:  # noqa: BLE001 -- keep the other configs' numbers
             log(f"[{name}] failed:\n{traceback.format_exc()}")
         flush()
