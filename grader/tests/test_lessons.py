@@ -39,6 +39,18 @@ EXPECTED = {
         # generate (3 points) loops forever; its test is cut by the per-cell timeout.
         "endless": (33, "graded"),
     },
+    "06_scaling_laws": {
+        "solution": (26, "graded"),
+        "untouched": (0, "graded"),
+        # compute_to_tokens 1, fit_power_law 1, huber 1, compute_optimal_allocation 2 solved;
+        # fit_isoflops, fit_chinchilla and the budget task need the stubbed exercises.
+        "partial": (5, "graded"),
+        # compute_to_tokens raises: it (1), fit_isoflops (3) and the budget task's four tests
+        # (8) that convert compute to tokens are lost.
+        "raises": (14, "graded"),
+        # The budget task (predict_large_run: four tests, 8 points) loops forever.
+        "endless": (18, "graded"),
+    },
 }
 
 
