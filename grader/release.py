@@ -31,7 +31,7 @@ from grader.paths import Layout
 # Copied when present (directories recursively), relative to the kit's root.
 INCLUDE = ("README.md", "pyproject.toml", "environment.yml", "Makefile", ".gitattributes",
            "helpers", "kernels", "grader", "datasets/README.md", "datasets/manifest.json",
-           "datasets/sample", "solutions/README.md")
+           "datasets/sample", "datasets/scaling", "solutions/README.md")
 EXCLUDE_DIRS = {"tests", "__pycache__", ".ipynb_checkpoints", "data"}
 MIN_LEAK_CHARS = 72  # one line this long is specific; shorter ones leak only in runs:
 MIN_LEAK_RUN = 3     # "specials = set(special_tokens)" alone is ordinary code, 3 in a row are not
