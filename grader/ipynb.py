@@ -140,17 +140,22 @@ def replace_region(source: str, replacement: str, begin: str = BEGIN_SOLUTION,
     return "\n".join(out)
 
 
-def hidden_lines(source: str) -> list[str]:
-    """The lines inside ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` regions."""
+def region_lines(source: str, begin: str, end: str) -> list[str]:
+    """The lines inside ``begin`` ... ``end`` regions (markers excluded)."""
     lines, inside = [], False
     for line in source.split("\n"):
-        if BEGIN_HIDDEN in line:
+        if begin in line:
             inside = True
-        elif END_HIDDEN in line:
+        elif end in line:
             inside = False
         elif inside:
             lines.append(line)
     return lines
+
+
+def hidden_lines(source: str) -> list[str]:
+    """The lines inside ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` regions."""
+    return region_lines(source, BEGIN_HIDDEN, END_HIDDEN)
 
 
 def first_line(err: BaseException | str) -> str:

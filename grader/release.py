@@ -68,23 +68,12 @@ def secret_lines(layout: Layout, lessons: list[str]) -> dict[str, str]:
     secrets = {}
     for lesson in lessons:
         for cell in ipynb.read(layout.solution(lesson)).cells:
-            lines = _region(cell.source, ipynb.BEGIN_SOLUTION, ipynb.END_SOLUTION) + ipynb.hidden_lines(cell.source)
+            lines = (ipynb.region_lines(cell.source, ipynb.BEGIN_SOLUTION, ipynb.END_SOLUTION)
+                     + ipynb.hidden_lines(cell.source))
             for line in (ln.strip() for ln in lines):
                 if len(line) >= 12 and not line.startswith("#") and line not in public:
                     secrets.setdefault(line, f"{lesson} [{ipynb.grade_id(cell) or 'cell'}]")
     return secrets
-
-
-def _region(source: str, begin: str, end: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            lines.append(line)
-    return lines
 
 
 def scan(folder: Path, secrets: dict[str, str]) -> list[str]:
