@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from toy import make_kit
 
 from grader.paths import Layout
@@ -16,3 +17,12 @@ from grader.paths import Layout
 def kit(tmp_path: Path) -> Layout:
     """A fresh toy kit for one test."""
     return make_kit(tmp_path / "kit")
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: one torch thread is faster, and immune to oversubscribed CPUs."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -31,13 +31,7 @@ from helpers.model import (
 TINY = ModelConfig(vocab_size=97, context_length=32, d_model=48, num_layers=2, num_heads=4, d_ff=128)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models: one thread is faster, and immune to oversubscribed CPUs.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny_model(seed: int = 0, **overrides) -> ReferenceLM:
