@@ -39,8 +39,8 @@ def positive(kind):
 
 
 def parser() -> argparse.ArgumentParser:
-    from grader.autograde import DEFAULT_NOTEBOOK_TIMEOUT
     from grader.course import DEFAULT_CELL_TIMEOUT
+    from grader.settings import DEFAULT_NOTEBOOK_TIMEOUT
 
     top = argparse.ArgumentParser(
         prog="python -m grader", description="Generate, check, run and autograde the lessons.",
@@ -84,7 +84,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("lesson", metavar="LESSON")
     p.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR",
                    help="<student>/<lesson>.ipynb folders, or <student>.ipynb files")
-    add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
+    add_grading_options(p, DEFAULT_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT, configurable=True)
+    p.add_argument("--regrade", action="append", metavar="STUDENT",
+                   help="grade only this student, even if up to date (repeatable)")
+    p.add_argument("--config", type=Path, metavar="TOML",
+                   help="per-assignment settings: due date, late penalty, timeouts, limits "
+                        "(default: grading.toml at the kit's root, if any; see grader/README.md)")
+    p.add_argument("--sandbox", choices=("auto", "off"),
+                   help="auto: confine kernels as far as this OS allows (default); "
+                        "off: run them unconfined (trusted notebooks only)")
 
     p = command("release", "build a lesson's student bundle (build/release/) and check it for leaks")
     p.add_argument("lesson", metavar="LESSON", help=lessons_help.replace("; default: all", ""))
@@ -96,11 +104,14 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def add_grading_options(p: argparse.ArgumentParser, cell: int, notebook: float) -> None:
-    p.add_argument("--timeout-cell", type=positive(int), default=cell, metavar="S",
-                   help=f"nbgrader stops a cell after S seconds (default: {cell})")
-    p.add_argument("--timeout-notebook", type=positive(float), default=notebook, metavar="S",
-                   help=f"a submission scores 0 after S seconds (default: {notebook:g})")
+def add_grading_options(p: argparse.ArgumentParser, cell: int, notebook: float,
+                        configurable: bool = False) -> None:
+    where = ", or the settings file's" if configurable else ""
+    p.add_argument("--timeout-cell", type=positive(int), default=None if configurable else cell,
+                   metavar="S", help=f"nbgrader stops a cell after S seconds (default: {cell}{where})")
+    p.add_argument("--timeout-notebook", type=positive(float), metavar="S",
+                   default=None if configurable else notebook,
+                   help=f"a submission scores 0 after S seconds (default: {notebook:g}{where})")
     p.add_argument("--workers", type=positive(int), default=1, metavar="N",
                    help="submissions graded in parallel (default: 1)")
 
@@ -150,9 +161,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "autograde":
         from grader.autograde import autograde, format_table
 
-        results = autograde(args.lesson, args.submissions, layout=layout,
-                            cell_timeout=args.timeout_cell, notebook_timeout=args.timeout_notebook,
-                            workers=args.workers)
+        from grader.settings import load
+
+        [lesson] = layout.resolve([args.lesson])
+        settings = load(lesson, args.config, layout.root, cell_timeout=args.timeout_cell,
+                        notebook_timeout=args.timeout_notebook, sandbox=args.sandbox)
+        results = autograde(lesson, args.submissions, layout=layout, settings=settings,
+                            workers=args.workers, regrade=args.regrade)
         print(format_table(results))
         print_outputs(layout, layout.course)
     elif args.command == "release":

@@ -21,7 +21,7 @@ Tested in ``grader/tests/test_grader.py``.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import ipynb, proc
@@ -62,6 +62,8 @@ class Course:
     root: Path
     kit_root: Path
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
+    extra_config: str = ""  # appended to nbgrader_config.py (the sandbox's kernel settings)
+    env: dict[str, str] = field(default_factory=dict, compare=False)  # added to kernel_env
 
     @property
     def db(self) -> Path:
@@ -94,13 +96,14 @@ class Course:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "nbgrader_config.py").write_text(CONFIG.format(
             course_id=COURSE_ID, root=str(self.root), db_url=self.db_url,
-            cell_timeout=int(self.cell_timeout)))
+            cell_timeout=int(self.cell_timeout)) + self.extra_config)
 
     def nbgrader(self, *args: str, log: Path, timeout: float | None = None) -> proc.Completed:
         """Run ``nbgrader ARGS`` in this course, output to ``log``, killed after ``timeout`` s."""
         self.write_config()
         cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=INFO"]
-        return proc.run(cmd, cwd=self.root, env=kernel_env(self.kit_root), log=log, timeout=timeout)
+        env = {**kernel_env(self.kit_root), **self.env}
+        return proc.run(cmd, cwd=self.root, env=env, log=log, timeout=timeout)
 
     def generate_assignment(self, lesson: str, solution: Path, *, record: bool = True) -> Path:
         """Copy ``solution`` into ``source/`` and run ``nbgrader generate_assignment``.

@@ -5,9 +5,11 @@
   single writer; ``record_zero`` gives a submission that could not be graded 0 points.
   A score a human entered (nbgrader's ``manual_score``) is never overwritten; as in
   nbgrader's own ``SaveAutoGrades``, it is flagged for review instead.
-- ``export_csv`` writes ``build/course/grades.csv``: one row per (student, assignment)
-  with ``status`` and ``reason`` (from ``status.json``, see ``save_status``), ``score``,
-  ``max_score`` and one column per test cell (its grade_id, e.g. ``test_train_bpe``).
+- ``export_csv`` writes ``build/course/grades.csv`` (atomically): one row per (student,
+  assignment) with ``status`` and ``reason``, ``score`` (the final score), ``max_score``,
+  ``raw_score``, ``penalty``, ``late_by_hours`` and ``timestamp`` (from the stored results,
+  ``grader.results``; ``status.json`` for older runs), then one column per test cell (its
+  grade_id, e.g. ``test_train_bpe``) with the tests' scores.
 
 Tested in ``grader/tests/test_grader.py``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import warnings
 from pathlib import Path
@@ -23,7 +26,7 @@ from typing import Iterator
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from grader import ipynb
+from grader import ipynb, results
 from grader.course import COURSE_ID, Course
 from grader.errors import GraderError
 
@@ -117,13 +120,18 @@ def save_status(course: Course, lesson: str, statuses: dict[str, dict[str, str]]
     """Record the latest status of each student graded for ``lesson``."""
     data = load_status(course)
     data.setdefault(lesson, {}).update(statuses)
-    status_path(course).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    results.write_atomic(status_path(course), json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+COLUMNS = ["student", "assignment", "status", "reason", "score", "max_score", "raw_score",
+           "penalty", "late_by_hours", "timestamp"]
 
 
 def export_csv(course: Course, path: Path | None = None) -> Path:
     """Write every submission in the gradebook to ``path`` (default ``grades.csv``)."""
     path = path or course.root / "grades.csv"
     status = load_status(course)
+    stored = results.load_all(course.root)
     rows, tests = [], []
     with open_gradebook(course.db_url) as gb:
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
@@ -131,17 +139,24 @@ def export_csv(course: Course, path: Path | None = None) -> Path:
                                [c.name for nb in assignment.notebooks for c in nb.grade_cells])
             tests += [n for n in names if n not in tests]
             for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
+                student = submission.student.id
                 grades = {g.name: float(g.score) for nb in submission.notebooks for g in nb.grades}
-                info = status.get(assignment.name, {}).get(submission.student.id, {})
-                rows.append({
-                    "student": submission.student.id, "assignment": assignment.name,
-                    "status": info.get("status", "graded"), "reason": info.get("reason", ""),
-                    "score": sum(grades.values()), "max_score": float(assignment.max_score),
-                    **grades,
-                })
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, ["student", "assignment", "status", "reason", "score",
-                                    "max_score", *tests])
-        writer.writeheader()
-        writer.writerows(rows)
+                raw = sum(grades.values())
+                info = status.get(assignment.name, {}).get(student, {})
+                row = {"student": student, "assignment": assignment.name,
+                       "status": info.get("status", "graded"), "reason": info.get("reason", ""),
+                       "score": raw, "max_score": float(assignment.max_score), "raw_score": raw,
+                       "penalty": 0.0, "late_by_hours": 0.0, "timestamp": ""}
+                result = stored.get((assignment.name, student))
+                if result is not None:
+                    row.update(status=result.status, reason=result.reason,
+                               score=round(raw - result.penalty, 6), penalty=result.penalty,
+                               late_by_hours=round(result.late_seconds / 3600, 2),
+                               timestamp=result.timestamp or "")
+                rows.append({**row, **grades})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [*COLUMNS, *tests], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    results.write_atomic(path, out.getvalue())
     return path
