@@ -58,11 +58,9 @@ from helpers.training import make_optimizer  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "transformer_lm.md"
 SOLUTION = REPO / "solutions" / "02_transformer_lm.ipynb"
 
-# Dense bf16 tensor-core peaks, FLOP/s, from NVIDIA's datasheets (H100: "NVIDIA H100 Tensor
-# Core GPU" datasheet, SXM 989.4 TFLOPS / PCIe 756 without sparsity; H200: same chip as H100
-# SXM; A100: 312; L40S: 362; L4: 121). First substring match of torch's device name wins.
-PEAK_BF16 = [("H100 PCIe", 756e12), ("H100 NVL", 835e12), ("H100", 989e12), ("H200", 989e12),
-             ("GH200", 989e12), ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12)]
+# Dense bf16 tensor-core peaks (FLOP/s, by substring of torch's device name; first match wins),
+# from NVIDIA's datasheets: cited in helpers/hardware.py.
+from helpers.hardware import PEAK_BF16  # noqa: E402
 
 CONFIGS = {
     "cpu": dict(model=ModelConfig(vocab_size=10_000, context_length=128, d_model=256, num_layers=4,
