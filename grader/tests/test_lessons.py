@@ -39,6 +39,18 @@ EXPECTED = {
         # generate (3 points) loops forever; its test is cut by the per-cell timeout.
         "endless": (33, "graded"),
     },
+    "03_resource_accounting": {
+        "solution": (22, "graded"),
+        "untouched": (0, "graded"),
+        # tensor_bytes 1, count_parameters 2, forward_flops 3, training_memory 3 (it calls the
+        # solved count_parameters) and matmul_intensity 1 solved; model_flops_utilization needs
+        # the stubbed training_flops.
+        "partial": (10, "graded"),
+        # tensor_bytes raises: only its own test (1) uses it.
+        "raises": (21, "graded"),
+        # update_loss_scale (2 points) loops forever; its test is cut by the per-cell timeout.
+        "endless": (20, "graded"),
+    },
     "06_scaling_laws": {
         "solution": (26, "graded"),
         "untouched": (0, "graded"),
