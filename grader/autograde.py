@@ -123,8 +123,13 @@ def find_submissions(folder: Path, lesson: str) -> list[Submission]:
     return list(found.values())
 
 
-def problem_with(submission: Submission, lesson: str) -> tuple[str, str] | None:
-    """``(status, reason)`` when a submission cannot be autograded at all, else None."""
+def problem_with(submission: Submission, lesson: str,
+                 expected: set[str] = frozenset()) -> tuple[str, str] | None:
+    """``(status, reason)`` when a submission cannot be autograded at all, else None.
+
+    ``expected``: the lesson's graded cell ids (solution and test cells); a notebook with
+    none of them belongs to another lesson, one with others had its ids edited.
+    """
     if not STUDENT_RE.match(submission.student):
         return "invalid", f"student id {submission.student!r} is not usable as a folder name"
     if submission.path is None:
@@ -138,8 +143,14 @@ def problem_with(submission: Submission, lesson: str) -> tuple[str, str] | None:
         return "invalid", str(err).split(": ", 1)[-1]
     except nbformat.ValidationError as err:
         return "invalid", f"not a valid notebook ({ipynb.first_line(err.message)})"
-    if not any(ipynb.grade_id(c) for c in nb.cells):
-        return "invalid", "no graded cells: not a notebook of this lesson"
+    ids = {ipynb.grade_id(c) for c in nb.cells} - {""}
+    if not ids or (expected and not ids & expected):
+        return "invalid", (f"none of the graded cells of {lesson}: a notebook of another "
+                           "lesson, or its cells were deleted")
+    strange = sorted(ids - expected) if expected else []
+    if strange:  # nbgrader would fail with "the nbgrader metadata may be corrupted"
+        return "invalid", (f"graded cells with ids that are not in {lesson}: "
+                           f"{', '.join(strange)} (copy them back from the released notebook)")
     return None
 
 
@@ -312,7 +323,8 @@ def grade_one(submission: Submission, lesson: str, course: Course, workdir: Path
     def failed(status: str, reason: str, seconds: float = 0.0) -> Result:
         return Result.zero(lesson, submission.student, status, reason, points, seconds)
 
-    problem = problem_with(submission, lesson)
+    expected = {ipynb.grade_id(c) for c in ipynb.read(course.source(lesson)).cells} - {""}
+    problem = problem_with(submission, lesson, expected)
     if problem:
         return failed(*problem)
     workdir.mkdir(mode=0o711)

@@ -11,6 +11,8 @@
     dropped after execution and before grading, because ``nbgrader.utils.determine_grade``
     scores a test cell 0 when it wrote anything to stderr (a harmless warning, a progress
     bar). A test fails by raising, as in pytest.
+  * ``Autograde.autograde_preprocessors``: nbgrader's, with ``LimitOutput`` replaced by
+    ``grader.feedback.LimitOutputSize`` (also caps one gigantic output line).
   * ``GenerateFeedback.preprocessors`` gains ``grader.feedback.HideHiddenTests``: by
     default nbgrader shows hidden tests in the feedback HTML (jupyter/nbgrader#917).
 - nbgrader runs as a subprocess (``grader.proc``) rather than through its Python API: its
@@ -45,6 +47,17 @@ c.Execute.timeout = {cell_timeout}
 # any stderr output (a warning, a progress bar) as a failed test. Off by default.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)."
+
+# Cut huge outputs (nbgrader's LimitOutput caps lines only, not one gigantic line).
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "grader.feedback.LimitOutputSize",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Keep hidden tests out of the feedback HTML (nbgrader shows them by default).
 c.GenerateFeedback.preprocessors = [

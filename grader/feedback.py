@@ -8,6 +8,11 @@ would still print the hidden lines below it. ``HideHiddenTests`` therefore also 
 quoted lines of hidden code from error tracebacks, keeping the rest (the exception, the
 student's own frames, the visible asserts).
 
+``LimitOutputSize`` replaces nbgrader's ``LimitOutput`` in autograding: besides its cap on
+lines, it cuts any single output text or data field to ``max_chars`` characters, so a
+submission that prints one gigantic line (or a huge image) cannot bloat the autograded
+notebook, the gradebook's files or the feedback page.
+
 ``write_failure_page`` writes the feedback of a submission nbgrader could not grade (not a
 notebook, timed out, ...): the score and the reason, where nbgrader would have written its own.
 
@@ -23,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.preprocessors import ClearHiddenTests, LimitOutput
+from traitlets import Integer
 
 from grader import ipynb
 
@@ -56,6 +62,29 @@ def scrub(entry: str, hidden: set[str]) -> str:
         if not (code in hidden or ipynb.BEGIN_HIDDEN in code or ipynb.END_HIDDEN in code):
             kept.append(line)
     return "\n".join(kept)
+
+
+class LimitOutputSize(LimitOutput):
+    """nbgrader's ``LimitOutput`` plus a cap on the characters of each output field."""
+
+    max_chars = Integer(100_000, help="maximum characters of one output field").tag(config=True)
+
+    def _cut(self, text):
+        if isinstance(text, list):
+            text = "".join(text)
+        if not isinstance(text, str) or len(text) <= self.max_chars:
+            return text
+        return text[: self.max_chars] + f"\n... Output truncated ({len(text):,} characters) ..."
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict,
+                        cell_index: int) -> tuple[NotebookNode, ResourcesDict]:
+        if cell.cell_type == "code":
+            for output in cell.outputs:
+                if "text" in output:
+                    output.text = self._cut(output.text)
+                for mime, value in output.get("data", {}).items():
+                    output.data[mime] = self._cut(value)
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
 PAGE = """<!DOCTYPE html>
