@@ -1,0 +1,101 @@
+"""The sandbox launcher on its own: ``python -m grader.sandbox PLAN -- python -c CODE``.
+
+Run: ``pytest grader/tests/test_sandbox.py`` (a few seconds).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.paths import REPO_ROOT
+from grader.sandbox import GiB, Isolation, Limits, allocate_uid, capabilities, parse_size
+
+CAPS = capabilities()
+PROBE = """
+import json, os, resource, socket, sys
+found = {"uid": os.getuid(), "cwd": os.getcwd(), "home": os.environ["HOME"],
+         "secret": os.environ.get("MY_API_TOKEN"), "version": sys.version,
+         "core": resource.getrlimit(resource.RLIMIT_CORE)[1],
+         "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
+         "solutions": os.listdir(sys.argv[1] + "/solutions")}
+try:
+    bytearray(2 << 30)
+    found["memory"] = "allocated"
+except MemoryError:
+    found["memory"] = "MemoryError"
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    found["network"] = "on"
+except OSError as err:
+    found["network"] = type(err).__name__
+no_new_privs = [l for l in open("/proc/self/status") if l.startswith("NoNewPrivs")]
+found["no_new_privs"] = no_new_privs[0].split()[1]
+print(json.dumps(found))
+"""
+
+
+def run_confined(tmp_path: Path, isolation: Isolation) -> dict:
+    workdir = tmp_path / "work"
+    workdir.mkdir(mode=0o711)
+    workdir.chmod(0o711)
+    tmp_path.chmod(0o711)
+    session = isolation.prepare(workdir)
+    try:
+        spec = json.loads((workdir / "jupyter/kernels/lmkit/kernel.json").read_text())
+        launcher = spec["argv"][: spec["argv"].index("--") + 1]
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "MY_API_TOKEN": "hunter2"}
+        done = subprocess.run([*launcher, sys.executable, "-c", PROBE, str(REPO_ROOT)],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+    finally:
+        session.close()
+
+
+@pytest.mark.skipif(not (CAPS["drop_user"] and CAPS["mounts"]), reason="needs root and mount namespaces")
+def test_the_launcher_confines_the_command(tmp_path):
+    isolation = Isolation.choose("auto", False, Limits(memory_bytes=1 * GiB, processes=99),
+                                 [REPO_ROOT / "solutions"], [])
+    found = run_confined(tmp_path, isolation)
+    assert found["uid"] >= 61000 and found["cwd"] == found["home"] == str(tmp_path / "work/sandbox")
+    assert found["version"] == sys.version  # the same interpreter, even from a 0700 home
+    assert found["solutions"] == [] and found["memory"] == "MemoryError"
+    assert found["secret"] is None and found["core"] == 0 and found["nproc"] == 99
+    assert found["no_new_privs"] == "1"
+    if CAPS["no_network"]:
+        assert found["network"] == "OSError"
+
+
+def test_sandbox_off_changes_nothing(tmp_path):
+    isolation = Isolation.choose("off", False, Limits(), [], [])
+    assert not isolation.enabled and isolation.describe().startswith("sandbox off")
+    session = isolation.prepare(tmp_path)
+    assert (session.extra_config, session.env, session.uid) == ("", {}, None)
+
+
+@pytest.mark.skipif(not CAPS["drop_user"], reason="needs root (sandbox uids)")
+def test_uids_are_not_shared_and_leftovers_die(tmp_path):
+    first, second = allocate_uid(), allocate_uid()
+    try:
+        assert first.uid != second.uid
+        sleeper = subprocess.Popen(["sleep", "300"], user=first.uid, start_new_session=True)
+    finally:
+        first.release()
+        second.release()
+    assert sleeper.wait(timeout=5) == -9
+
+
+@pytest.mark.parametrize("text, size", [("8G", 8 * GiB), ("512M", 512 << 20), ("1.5GiB", 3 * GiB // 2),
+                                        (4096, 4096), ("100", 100)])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+def test_unknown_limits_are_errors():
+    with pytest.raises(ValueError, match="unknown limit"):
+        Limits.from_dict({"ram": "1G"})
