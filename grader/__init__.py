@@ -10,7 +10,10 @@ Modules, in pipeline order:
     check       CI checks: stale or unstripped notebooks, lesson structure
     execute     headless papermill runs with parameters
     samples     sample submissions made from a solution notebook
-    autograde   nbgrader autograde, workers, timeouts, statuses
+    autograde   nbgrader autograde, workers, timeouts, statuses, reruns, late penalties
+    sandbox     the launcher that confines each student's kernel (limits, uid, no network)
+    settings    per-assignment settings (grading.toml): timeouts, limits, due date, penalty
+    results     one atomic result file per submission: idempotent, resumable grading
     gradebook   scores in and out of the SQLite gradebook, grades.csv
     feedback    feedback HTML without hidden tests
     demo        execute + samples + autograde for every lesson
