@@ -1,6 +1,6 @@
 """Benchmark attention on a GPU: naive PyTorch, torch.compile'd naive, PyTorch SDPA (flash backend,
-and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
-(kernels/flash_attention.py) and our fast one (kernels/flash_attention_fast.py).
+and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernels
+(lesson 04's reference solution, solutions/04_flash_attention.ipynb) and our fast one (kernels/flash_attention_fast.py).
 
 - Times are medians of ``triton.testing.do_bench`` (CUDA events, L2 flushed between runs), bf16,
   (batch, heads, seq, d_head) contiguous inputs, after a warm-up call that compiles and autotunes.
@@ -17,7 +17,12 @@ and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
 - Before timing, our kernels are checked against SDPA in bf16, and all three against naive
   attention in fp32 (max abs and relative L2 error of O, dQ, dK, dV, printed and written).
 
-Run (GPU): ``python -m benchmarks.flash_attention`` (full: ~4.5 min on an H200) or ``--quick``
+- Integration: a training step (forward, backward, AdamW; bf16 autocast) of lesson 02's model
+  (``helpers.model.ReferenceLM``, 4 layers, d_model 1024, 16 heads) at contexts 2k..16k with
+  16k tokens per step, with each attention backend: median step time and peak memory, measured
+  by the lesson's own ``training_step_stats``.
+
+Run (GPU): ``python -m benchmarks.flash_attention`` (full: ~5.5 min on an H200) or ``--quick``
 (checks and headline, ~1.5 min); writes benchmarks/results/flash_attention.md (rewritten after
 every shape), keeping its hand-written "## Attempts" section.
 """
@@ -36,7 +41,16 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from triton.testing import do_bench
 
 import kernels.flash_attention_fast as fast
-from kernels.flash_attention import FlashAttentionTriton, naive_attention
+from grader.nbmodule import load_notebook
+from helpers.env import REPO_ROOT
+
+from helpers.model import ModelConfig, register_attention_backend
+
+lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")  # the teaching kernels
+FlashAttentionTriton, naive_attention = lesson.FlashAttentionTriton, lesson.naive_attention
+register_attention_backend("flash: teaching", lambda q, k, v: FlashAttentionTriton.apply(q, k, v, True))
+register_attention_backend("flash: fast", lambda q, k, v: fast.FlashAttentionTriton.apply(q, k, v, True))
+INTEGRATION_BACKENDS = ("naive", "sdpa", "flash: teaching", "flash: fast")
 
 # The backward is timed repeatedly on one graph (retain_graph=True), which torch.compile's
 # donated buffers forbid: turn them off (costs the compiled naive version a little memory).
@@ -168,7 +182,20 @@ def matmul_ceiling():
     return 2 * 8192**3 / ms / 1e9
 
 
-def write_markdown(path, env, headline, checks, sweep, variants):
+def integration_rows(seqs):
+    """(seq, backend, ms per step or None, peak GB or None) for lesson 02's model at long context."""
+    rows = []
+    for seq in seqs:
+        model_cfg = ModelConfig(context_length=seq, **lesson.LONG_CONTEXT_MODEL)
+        for backend in INTEGRATION_BACKENDS:
+            seconds, peak = lesson.training_step_stats(backend, seq, model_cfg, TOKENS, "cuda")
+            rows.append((seq, backend, None if seconds is None else seconds * 1e3, peak))
+            print(f"integration seq {seq:6d} {backend:16s} " + ("out of memory" if seconds is None else
+                  f"{seconds * 1e3:8.1f} ms/step, peak {peak:5.1f} GB"), flush=True)
+    return rows
+
+
+def write_markdown(path, env, headline, checks, sweep, variants, integration=()):
     path = Path(path)
     old = path.read_text() if path.exists() else ""
     attempts = old[old.index("## Attempts"):] if "## Attempts" in old else "## Attempts\n\n(none recorded)\n"
@@ -209,6 +236,19 @@ def write_markdown(path, env, headline, checks, sweep, variants):
             for shape, res in sweep:
                 cells = [fmt(res[n], shape, mode) for n in names]
                 lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | " + " | ".join(cells) + " |")
+    if integration:
+        m = lesson.LONG_CONTEXT_MODEL
+        lines += ["", "## Integration: a training step of lesson 02's model at long context", "",
+                  f"`helpers.model.ReferenceLM` with {m['num_layers']} layers, d_model {m['d_model']}, "
+                  f"{m['num_heads']} heads, vocabulary {m['vocab_size']:,}; batch·seq = {TOKENS} tokens; forward, "
+                  "backward and fused AdamW under bf16 autocast. Median of 5 steps after 2 warm-up steps "
+                  "(`training_step_stats` in the lesson); peak memory from `torch.cuda.max_memory_allocated`.", "",
+                  "| context | batch | " + " | ".join(INTEGRATION_BACKENDS) + " |", "|---" * (2 + len(INTEGRATION_BACKENDS)) + "|"]
+        by_seq = {}
+        for seq, backend, ms, gb in integration:
+            by_seq.setdefault(seq, {})[backend] = "out of memory" if ms is None else f"{ms:.1f} ms, {gb:.1f} GB"
+        for seq, cells in by_seq.items():
+            lines.append(f"| {seq} | {max(1, TOKENS // seq)} | " + " | ".join(cells.get(b, "") for b in INTEGRATION_BACKENDS) + " |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n\n" + attempts)
 
@@ -233,6 +273,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=2, help="headline repeats of SDPA and ours: fast")
     parser.add_argument("--out", default="benchmarks/results/flash_attention.md")
     parser.add_argument("--json", default=None, help="also dump raw results here")
+    parser.add_argument("--integration-seqs", type=int, nargs="*", default=[2048, 4096, 8192, 16384],
+                        help="contexts of the end-to-end training-step comparison (none: skip it)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("benchmarks/flash_attention.py needs a CUDA GPU (tests run on CPU: pytest grader/tests/test_flash_attention.py)")
@@ -269,8 +311,9 @@ def main():
         print(f"repeat {name:30s} " + " ".join(f"{t:.3f}" for t in ts), flush=True)
     del q, k, v, do
 
+    integration = integration_rows(args.integration_seqs)
     sweep = []
-    write_markdown(args.out, env, headline, checks, sweep, variants)  # again after each shape below
+    write_markdown(args.out, env, headline, checks, sweep, variants, integration)  # again after each shape below
     if not args.quick:
         for shape in sweep_shapes(args.seqs, args.dims):
             res = {}
@@ -283,13 +326,14 @@ def main():
                     print_autotune_timings(top=3)
             sweep.append((shape, res))
             print(shape_label(shape), {n: fmt(r, shape, "fwd+bwd") for n, r in res.items()}, flush=True)
-            write_markdown(args.out, env, headline, checks, sweep, variants)
+            write_markdown(args.out, env, headline, checks, sweep, variants, integration)
     print(f"wrote {args.out}")
     if args.json:
         chosen = {k.fn.__name__: {str(key): str(cfg) for key, cfg in k.cache.items()}
                   for k in (fast._attn_fwd, fast._attn_bwd_dkdv, fast._attn_bwd_dq)}
         Path(args.json).write_text(json.dumps(dict(env=env, headline=headline, checks=checks, variants=variants,
-                                                   sweep=sweep, autotuned=chosen), indent=1, default=str))
+                                                   sweep=sweep, integration=integration, autotuned=chosen),
+                                              indent=1, default=str))
     print("\nheadline fwd+bwd ms: " + ", ".join(
         f"{n} {t['fwd+bwd']:.3f}" for n, t in headline.items() if not isinstance(t, str)))
 

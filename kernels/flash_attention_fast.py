@@ -1,6 +1,8 @@
-"""FlashAttention-2 in Triton, tuned: the production sibling of ``kernels/flash_attention.py``.
+"""FlashAttention-2 in Triton, tuned: the production sibling of lesson 04's teaching kernels.
 
-Same algorithm and contract (``FlashAttentionTriton.apply(Q, K, V, is_causal=False)``, saves
+The teaching kernels (one readable forward kernel, a dK/dV and a dQ kernel) live in the lesson
+itself, ``solutions/04_flash_attention.ipynb``, their single source. This file has the same
+algorithm and contract (``FlashAttentionTriton.apply(Q, K, V, is_causal=False)``, saves
 exactly Q, K, V, O, L; head dims 16/32/64/128; any sequence lengths). What is added for speed:
 
 - ``@triton.autotune`` over tile sizes, ``num_warps`` and ``num_stages``, keyed on the sequence
@@ -8,7 +10,7 @@ exactly Q, K, V, O, L; head dims 16/32/64/128; any sequence lengths). What is ad
   with ``AUTOTUNE = False``) one fixed config, the usual winner on an H200, is used instead.
 - Causal: separate loops for the tiles left of the diagonal (no mask) and on it (masked); the
   forward launches the heaviest query tiles (those that see the most keys) first.
-- Backward as in the teaching file (a dK/dV kernel over query tiles, then a dQ kernel over key
+- Backward as in the lesson (a dK/dV kernel over query tiles, then a dQ kernel over key
   tiles: 7 matrix products per tile pair, deterministic), which measured faster on an H200
   than ``DQ_MODE = "atomic"``: one kernel that also adds each key tile's share of dQ into a
   float32 buffer with atomics (5 products, FA-2's own scheme; see benchmarks/results).
@@ -26,11 +28,14 @@ import torch
 import triton
 import triton.language as tl
 
-from kernels.flash_attention import LN2, LOG2E, check_inputs
-
 ANSWERS = ("04_flash_attention",)  # grader.release: not shipped before lesson 04 is done
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
+# Kernels work in base 2: exp(x) = exp2(x * log2(e)), one instruction on the GPU's special-function
+# unit. Scores are pre-multiplied by LOG2E; LN2 converts logs back. (Kernels may only read
+# tl.constexpr globals.)
+LOG2E = tl.constexpr(1.4426950408889634)  # log2(e) = 1 / ln 2
+LN2 = tl.constexpr(0.6931471805599453)  # ln 2
 AUTOTUNE = not INTERPRET  # False: use default_config() (tests flip this to save compile time)
 DQ_MODE = "split"  # "split": a separate dQ kernel; "atomic": dQ added inside the dK/dV kernel
 
@@ -308,6 +313,19 @@ def _attn_bwd_dq(
 # ---------------------------------------------------------------------------------------------
 # Wrapper
 # ---------------------------------------------------------------------------------------------
+
+
+def check_inputs(Q, K, V):
+    """Shapes, dtypes and devices the kernels accept; clear errors otherwise."""
+    if Q.dim() not in (3, 4) or K.shape != V.shape or Q.shape[:-2] != K.shape[:-2] or Q.shape[-1] != K.shape[-1]:
+        raise ValueError(f"expected Q (..., n_q, d) and K, V (..., n_k, d), 3-D or 4-D; got "
+                         f"{tuple(Q.shape)}, {tuple(K.shape)}, {tuple(V.shape)}")
+    if Q.shape[-1] not in (16, 32, 64, 128):
+        raise ValueError(f"head dim must be 16, 32, 64 or 128, got {Q.shape[-1]}")
+    if not (Q.dtype == K.dtype == V.dtype) or Q.dtype not in (torch.float16, torch.bfloat16, torch.float32):
+        raise ValueError(f"Q, K, V must share one dtype among fp16, bf16, fp32; got {Q.dtype}, {K.dtype}, {V.dtype}")
+    if Q.device.type != "cuda" and not INTERPRET:
+        raise RuntimeError("Triton kernels need a CUDA GPU, or TRITON_INTERPRET=1 set before importing them")
 
 
 def _launch(kernel, grid_of, args, kind, d_head, elem_bytes, **meta):

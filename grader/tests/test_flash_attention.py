@@ -1,4 +1,7 @@
-"""Tests for lesson 04: FlashAttention-2 in PyTorch and Triton (kernels/flash_attention*.py).
+"""Tests for lesson 04: FlashAttention-2 in PyTorch and Triton.
+
+The teaching implementations are the reference solutions of solutions/04_flash_attention.ipynb
+(loaded with grader.nbmodule); the tuned kernel is kernels/flash_attention_fast.py.
 
 Cross-checks against naive attention in float64 and against F.scaled_dot_product_attention:
 the forward output, all three gradients, causal and not, ragged sequence lengths, head dims
@@ -21,7 +24,12 @@ if not torch.cuda.is_available():  # Triton reads this when kernels are decorate
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 import kernels.flash_attention_fast as fast  # noqa: E402
-from kernels.flash_attention import FlashAttentionPytorch, FlashAttentionTriton, naive_attention  # noqa: E402
+from grader.nbmodule import load_notebook  # noqa: E402
+from helpers.env import REPO_ROOT  # noqa: E402
+
+lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")
+FlashAttentionPytorch, FlashAttentionTriton = lesson.FlashAttentionPytorch, lesson.FlashAttentionTriton
+naive_attention = lesson.naive_attention
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 ON_GPU = DEVICE == "cuda"

@@ -51,6 +51,19 @@ EXPECTED = {
         # update_loss_scale (2 points) loops forever; its test is cut by the per-cell timeout.
         "endless": (20, "graded"),
     },
+    "04_flash_attention": {
+        "solution": (18, "graded"),
+        "untouched": (0, "graded"),
+        # naive_attention 1, flash_backward_pytorch 2 and the forward kernel's two tests (4)
+        # solved; FlashAttentionPytorch needs the stubbed tiled forward, and the dQ test's hidden
+        # end-to-end backward calls the stubbed dK/dV kernel.
+        "partial": (7, "graded"),
+        # naive_attention raises: only its own test (1) uses it.
+        "raises": (17, "graded"),
+        # The dQ kernel (3 points) loops forever in the interpreter; its test is cut by the
+        # per-cell timeout (and so are the two later cells that run a backward pass).
+        "endless": (15, "graded"),
+    },
     "06_scaling_laws": {
         "solution": (26, "graded"),
         "untouched": (0, "graded"),
