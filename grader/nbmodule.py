@@ -23,7 +23,8 @@ What runs, cell by cell and in order (everything else is skipped):
   constants assigned before, ``ALL_CAPS`` names, and attributes of imported modules
   (``DTYPE = torch.float32``);
 - assignments to ``ALL_CAPS`` names, whatever the value: PEP 8's module constants
-  (``PRETOKEN_RE = re.compile(GPT2_PATTERN)``). Keep heavy results in lowercase names.
+  (``PRETOKEN_RE = re.compile(GPT2_PATTERN)``). Keep heavy results in lowercase names or
+  names with a leading underscore (``_O = attention(...)`` is a scratch value, not a constant).
 
 Skipped: calls, prints, loops, training runs, plots; IPython syntax (``%magic``, ``!cmd``,
 ``%%cell`` magics; translated by IPython, then skipped as calls); and test cells (nbgrader
@@ -139,7 +140,8 @@ def _is_constant(node: ast.expr, constants: set[str]) -> bool:
 
 
 def _is_all_caps(name: str) -> bool:
-    return name.isupper()  # "VOCAB_SIZE", "GPT2_PATTERN"; not "_" or "x"
+    # "VOCAB_SIZE", "GPT2_PATTERN"; not "_", "x", or a notebook's scratch names such as "_O"
+    return name.isupper() and not name.startswith("_")
 
 
 def _future_flags(tree: ast.Module) -> int:
