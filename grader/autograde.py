@@ -174,13 +174,16 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
               course_root: Path | None = None, cell_timeout: int | None = None,
               notebook_timeout: float | None = None, workers: int = 1, report=print,
               settings: Settings | None = None, config: Path | None = None,
-              regrade: list[str] | None = None) -> list[Result]:
+              regrade: list[str] | None = None, executor=None,
+              cluster_dir: Path | None = None) -> list[Result]:
     """Grade the submissions of ``lesson`` in ``submissions_dir``; results by student.
 
     The course directory is ``build/course`` unless ``course_root`` says otherwise.
     ``settings`` default to ``grader.settings.load`` (``config`` or ``grading.toml``), with
     ``cell_timeout`` and ``notebook_timeout`` on top. Up-to-date results are reused;
-    ``regrade`` lists students to grade again (and only them).
+    ``regrade`` lists students to grade again (and only them). ``executor`` (a submitit
+    executor, ``grader.cluster``) runs the jobs instead of ``workers`` threads, each in
+    ``cluster_dir/<student>`` (a folder the cluster's nodes share).
     """
     [lesson] = layout.resolve([lesson])
     settings = settings or load_settings(lesson, config, layout.root, cell_timeout=cell_timeout,
@@ -219,10 +222,21 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
         report(f"  {isolation.describe()}")
     sweep_workdirs()
     graded_now = []
-    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-",
+                                     dir=cluster_dir) as tmp:
         Path(tmp).chmod(0o711)  # sandboxed kernels reach their own folder, and nothing else
-        for submission, result in grade_all(todo, lesson, course, Path(tmp), settings, points,
-                                            isolation, workers, report):
+        if executor is not None:
+            from grader.cluster import grade_jobs
+
+            jobs = grade_jobs(executor, todo, lesson, course, Path(tmp), settings, points,
+                              isolation)
+            report(f"  {lesson}: {len(todo)} job(s) submitted to {type(executor).__name__}")
+        else:
+            jobs = grade_all(todo, lesson, course, Path(tmp), settings, points, isolation,
+                             workers, report)
+        for submission, result in jobs:
+            if executor is not None:
+                report(line(result))
             late(result, submission, settings)
             record(course, Path(tmp) / submission.student / "course", submission, result)
             results.save(course.root, result, keys[submission.student])  # the commit point
@@ -284,15 +298,20 @@ def grade_all(submissions: list[Submission], lesson: str, course: Course, tmp: P
         try:
             for future in as_completed(futures):
                 result = future.result()
-                reason = f": {result.reason}" if result.reason else ""
-                report(f"  {lesson} {result.student:<20} {result.score:g}/{result.max_score:g}"
-                       f"  {result.status}{reason}  ({result.seconds:.1f} s)")
+                report(line(result))
                 yield futures[future], result
         except BaseException:  # Ctrl-C, or the caller failed: nbgrader runs in its own session
             for future in futures:
                 future.cancel()
             proc.kill_all()
             raise
+
+
+def line(result: Result) -> str:
+    """One line of progress for a graded submission."""
+    reason = f": {result.reason}" if result.reason else ""
+    return (f"  {result.lesson} {result.student:<20} {result.score:g}/{result.max_score:g}"
+            f"  {result.status}{reason}  ({result.seconds:.1f} s)")
 
 
 def write_feedback(course: Course, lesson: str, results_: list[Result]) -> None:

@@ -93,6 +93,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", choices=("auto", "off"),
                    help="auto: confine kernels as far as this OS allows (default); "
                         "off: run them unconfined (trusted notebooks only)")
+    p.add_argument("--cluster", choices=("local", "slurm"),
+                   help="run the grading jobs through submitit (local: its LocalExecutor; "
+                        "slurm: a Slurm job array) instead of --workers threads")
+    p.add_argument("--cluster-dir", type=Path, metavar="DIR",
+                   help="with --cluster: a folder the nodes share (not inside build/)")
+    p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
+                   help="a Slurm parameter for submitit, e.g. partition=cpu (repeatable)")
 
     p = command("release", "build a lesson's student bundle (build/release/) and check it for leaks")
     p.add_argument("lesson", metavar="LESSON", help=lessons_help.replace("; default: all", ""))
@@ -166,8 +173,17 @@ def run(args: argparse.Namespace) -> int:
         [lesson] = layout.resolve([args.lesson])
         settings = load(lesson, args.config, layout.root, cell_timeout=args.timeout_cell,
                         notebook_timeout=args.timeout_notebook, sandbox=args.sandbox)
+        executor = None
+        if args.cluster:
+            from grader.cluster import executor as make_executor
+
+            if not args.cluster_dir:
+                raise GraderError("--cluster needs --cluster-dir (a folder the nodes share)")
+            slurm = dict(item.split("=", 1) for item in args.slurm if "=" in item)
+            executor = make_executor(args.cluster, args.cluster_dir, **slurm)
         results = autograde(lesson, args.submissions, layout=layout, settings=settings,
-                            workers=args.workers, regrade=args.regrade)
+                            workers=args.workers, regrade=args.regrade, executor=executor,
+                            cluster_dir=args.cluster_dir)
         print(format_table(results))
         print_outputs(layout, layout.course)
     elif args.command == "release":

@@ -256,14 +256,18 @@ class Isolation:
 
     def prepare(self, workdir: Path) -> Session:
         """Kernelspec, plan and folders for a kernel graded in ``workdir`` (root-owned)."""
-        config = KERNEL_CONFIG.format(ipc=str(workdir / "runtime" / "kernel"))
-        session = Session(workdir, None, config if self.enabled else "", {})
+        session = Session(workdir, None, "", {})
         if not self.enabled:
             return session
         if self.drop_user:
             session.uid = allocate_uid()
         uid = session.uid.uid if session.uid else None
         owner = (uid, NOGROUP) if uid is not None else None
+        # Unix socket paths are limited to 107 bytes: a short folder of their own in /tmp
+        session.ipc = Path(tempfile.mkdtemp(prefix="lmkit-ipc-", dir="/tmp"))
+        if owner:
+            os.chown(session.ipc, *owner)
+        session.extra_config = KERNEL_CONFIG.format(ipc=str(session.ipc / "k"))
         plan = Plan(self.limits, str(workdir / "sandbox"), uid, NOGROUP, not self.no_network,
                     self.hide, self.overlay, [os.path.realpath(sys.base_prefix)],
                     str(workdir / "staging"))
@@ -293,9 +297,13 @@ class Session:
     uid: Uid | None
     extra_config: str
     env: dict[str, str]
+    ipc: Path | None = None  # the kernel's socket files
 
     def close(self) -> int:
         """Kill what the submission left running; release its uid. How many were killed."""
+        if self.ipc is not None:
+            shutil.rmtree(self.ipc, ignore_errors=True)
+            self.ipc = None
         if self.uid is None:
             return 0
         killed = kill_uid(self.uid.uid)
