@@ -8,6 +8,8 @@ and the training step that lesson 03 measures.
   rounding and workspace buffers; ``peak_memory`` uses the real counter there.
 - ``saved_tensor_bytes`` sums the distinct storages autograd keeps for the backward pass
   (``torch.autograd.graph.saved_tensors_hooks``): the activations, measured exactly.
+- ``peak_memory`` counts what a step allocates on top of what existed, plus the state you name
+  (parameters, optimizer): the same quantity on a GPU and on a CPU.
 - ``checkpointed_forward`` runs lesson 02's ``ReferenceLM`` with activation checkpointing of
   every block (``torch.utils.checkpoint``, non-reentrant).
 - ``measure_ceilings`` measures the two numbers of a roofline on this machine: a large
@@ -80,7 +82,9 @@ def saved_tensor_bytes(fn: Callable[[], object], exclude: nn.Module | None = Non
         storage = t.untyped_storage()
         if storage.data_ptr() not in known:
             seen.setdefault(storage.data_ptr(), storage.nbytes())
-        return t
+        # Not `t` itself: a saved output would then hold its own grad_fn, a reference cycle
+        # that no garbage collection frees (the whole graph's activations would leak).
+        return t.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         result = fn()
@@ -100,17 +104,20 @@ def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer | None = None
 
 
 def peak_memory(step: Callable[[], object], device: str, persistent: int = 0) -> int:
-    """Peak bytes allocated while ``step()`` runs, plus ``persistent`` bytes that existed before.
+    """Peak bytes that ``step()`` allocates on top of what existed, plus ``persistent`` (the
+    parameters and optimizer state it works on, say), so that unrelated tensors alive at the
+    time do not count.
 
-    CUDA: ``torch.cuda.max_memory_allocated`` (which already includes what existed before, so
-    ``persistent`` is ignored). Elsewhere: a ``MemoryTracker`` over the step + ``persistent``.
+    CUDA: from ``torch.cuda.max_memory_allocated`` minus ``memory_allocated`` before the step.
+    Elsewhere: a ``MemoryTracker`` over the step.
     """
     if str(device).startswith("cuda"):
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
         step()
         torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device)
+        return torch.cuda.max_memory_allocated(device) - before + persistent
     tracker = MemoryTracker()
     with tracker:
         step()
