@@ -52,16 +52,18 @@ class MemoryTracker(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
+        for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:  # freed since the last op
+            self.current -= self.live.pop(key)[1]
         for t in tree_flatten(out)[0]:
             if isinstance(t, torch.Tensor) and (self.device is None or t.device.type == self.device):
                 storage = t.untyped_storage()
                 key = storage.data_ptr()
+                if key in self.live and self.live[key][0].expired():  # freed during the op, address reused
+                    self.current -= self.live.pop(key)[1]
                 if key and key not in self.live:
                     self.live[key] = (StorageWeakRef(storage), storage.nbytes())
                     self.current += storage.nbytes()
         self.peak = max(self.peak, self.current)
-        for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:  # freed since
-            self.current -= self.live.pop(key)[1]
         self.timeline.append((str(func.overloadpacket.__name__), self.current))
         return out
 

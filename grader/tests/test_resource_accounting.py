@@ -180,13 +180,11 @@ def test_memory_tracker_follows_frees():
     tracker = MemoryTracker()
     with tracker:
         a = torch.ones(1000)  # 4,000 bytes
-        b = a * 2  # 8,000 alive
-        del a
-        c = b + 1  # a's 4,000 bytes are noticed freed only after this op: the peak is 12,000
-        del b, c
-        torch.zeros(10)  # b and c noticed freed; the 40 bytes of this result (discarded after)
+        b = torch.ones(2000)  # 8,000 more, while a is alive: the peak, 12,000
+        del a, b
+        c = torch.zeros(10)  # the sweep after this op notices a and b freed: 40 bytes alive
     assert tracker.peak == 12_000
-    assert tracker.current == 40
+    assert tracker.current == 40 and c.numel() == 10
 
 
 def test_saved_tensor_bytes_excludes_parameters():
