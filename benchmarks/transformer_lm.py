@@ -52,7 +52,7 @@ from torch import nn
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from helpers.model import ModelConfig, ReferenceLM  # noqa: E402
+from helpers.model import ModelConfig, ReferenceLM, _backend, apply_rope  # noqa: E402
 from helpers.training import make_optimizer  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "transformer_lm.md"
@@ -282,8 +282,30 @@ def check_agreement(student: nn.Module, reference: nn.Module, cfg: ModelConfig, 
         return f"not compared ({type(err).__name__})"
 
 
+def fuse_projections(model: ReferenceLM) -> ReferenceLM:
+    """Make ``model`` compute q, k, v with one matmul on the concatenated weights, and w1, w3
+    likewise (the same parameters and state_dict; an experiment on GEMM shapes: N = 3 d_model
+    and 2 d_ff instead of d_model and d_ff)."""
+    for layer in model.layers:
+        attn, ffn = layer.attn, layer.ffn
+
+        def attn_forward(x, cos, sin, attn=attn):
+            w = torch.cat((attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight))
+            q, k, v = F.linear(x, w).unflatten(-1, (3, attn.num_heads, attn.d_head)).permute(2, 0, 3, 1, 4)
+            out = _backend(attn.attn_backend)(apply_rope(q, cos, sin), apply_rope(k, cos, sin), v)
+            return attn.output_proj(out.transpose(1, 2).flatten(-2))
+
+        def ffn_forward(x, ffn=ffn):
+            a, b = F.linear(x, torch.cat((ffn.w1.weight, ffn.w3.weight))).chunk(2, dim=-1)
+            return ffn.w2(F.silu(a) * b)
+
+        attn.forward, ffn.forward = attn_forward, ffn_forward
+    return model
+
+
 def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_size: int | None = None,
-                 only: str | None = None, compile_mode: str | None = None) -> list[dict]:
+                 only: str | None = None, compile_mode: str | None = None,
+                 fused: bool = False) -> list[dict]:
     spec = CONFIGS[name]
     cfg, batch_size = spec["model"], batch_size or spec["batch_size"]
     cuda = device.startswith("cuda")
@@ -300,6 +322,14 @@ def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_siz
                 ("reference (torch.compile)", reference, True)]
     if compile_mode:
         variants.append((f"reference (torch.compile, {compile_mode})", reference, True))
+    if fused:  # last: it changes the reference's forwards
+        fused_model = fuse_projections(ReferenceLM(cfg).to(device))
+        fused_model.load_state_dict(reference.state_dict())
+        with torch.no_grad():
+            ids = torch.randint(0, cfg.vocab_size, (2, min(cfg.context_length, 128)), device=device)
+            diff = (fused_model(ids).float() - reference(ids).float()).abs().max().item()
+        log(f"[{name}] fused projections: max |logits - reference| = {diff:.1e} (float32)")
+        variants.append(("reference (torch.compile, fused QKV and W1/W3)", fused_model, True))
     for label, model, compile_model in variants:
         if only and only not in label:
             continue
@@ -461,6 +491,8 @@ def main(argv=None) -> int:
                         help="CPU threads (torch.set_num_threads); 1 is steadier on a busy machine")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
+    parser.add_argument("--fused-projections", action="store_true",
+                        help="also time the reference with q/k/v and w1/w3 fused into one matmul each")
     parser.add_argument("--compile-mode", default=None,
                         help="also time torch.compile with this mode (e.g. max-autotune-no-cudagraphs)")
     parser.add_argument("--train-minutes", type=float, default=0.0)
@@ -508,7 +540,7 @@ def main(argv=None) -> int:
     for name in names:
         try:
             rows += bench_config(name, device, args.warmup, steps, log, args.batch_size, args.only,
-                                 args.compile_mode)
+                                 args.compile_mode, args.fused_projections)
         except Exception:  # noqa: BLE001 -- keep the other configs' numbers
             log(f"[{name}] failed:\n{traceback.format_exc()}")
         flush()
