@@ -46,10 +46,10 @@ def _config(bm, bn, warps, stages):
 
 # Forward: BLOCK_M queries per program, BLOCK_N keys per step (BLOCK_M % BLOCK_N == 0).
 # Backward: BLOCK_N keys per program, BLOCK_M queries per step (BLOCK_N % BLOCK_M == 0).
-FWD_CONFIGS = [_config(128, 64, 8, 3), _config(128, 64, 8, 4), _config(128, 64, 4, 3), _config(128, 128, 8, 3),
-               _config(64, 64, 4, 3), _config(64, 64, 4, 4)]
-BWD_CONFIGS = [_config(64, 128, 8, 3), _config(32, 128, 4, 3), _config(32, 128, 4, 4), _config(16, 128, 4, 3),
-               _config(32, 64, 4, 3), _config(64, 64, 4, 3)]
+FWD_CONFIGS = [_config(128, 64, 8, 3), _config(128, 64, 8, 4), _config(128, 64, 4, 3), _config(128, 64, 4, 4),
+               _config(128, 128, 8, 3), _config(64, 64, 4, 3), _config(64, 64, 4, 4), _config(64, 64, 4, 2)]
+BWD_CONFIGS = [_config(64, 128, 8, 3), _config(32, 128, 4, 3), _config(32, 64, 4, 3), _config(64, 64, 4, 3),
+               _config(64, 64, 4, 2), _config(64, 64, 4, 4)]
 INTERPRET_CONFIG = {"fwd": _config(64, 32, 4, 1), "bwd": _config(32, 64, 4, 1)}  # ratio 2 exercises the diagonal loops
 
 
@@ -181,17 +181,22 @@ def _bwd_preprocess(O, DO, Delta, N_Q, HEAD_DIM: tl.constexpr, BLOCK: tl.constex
 @triton.jit
 def _bwd_dkdv_inner(dk, dv, k, v, Q_head, DO_head, L_head, Delta_head, DQ_head, offs_n, lo, hi, N_Q, N_K,
                     qk_scale, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, MASK: tl.constexpr,
-                    IS_CAUSAL: tl.constexpr, ATOMIC_DQ: tl.constexpr):
-    """Accumulate dK, dV of one key tile over query tiles [lo, hi); optionally add into dQ."""
+                    IS_CAUSAL: tl.constexpr, ATOMIC_DQ: tl.constexpr, EVEN_Q: tl.constexpr):
+    """Accumulate dK, dV of one key tile over query tiles [lo, hi); optionally add into dQ.
+    ``EVEN_Q``: N_Q is a multiple of BLOCK_M, so loads need no masks."""
     offs_d = tl.arange(0, HEAD_DIM)
+    offs_m = lo + tl.arange(0, BLOCK_M)
+    q_ptrs = Q_head + offs_m[:, None] * HEAD_DIM + offs_d[None, :]  # (BLOCK_M, HEAD_DIM), advanced per step
+    do_ptrs = DO_head + offs_m[:, None] * HEAD_DIM + offs_d[None, :]
     for start_m in range(lo, hi, BLOCK_M):
         offs_m = start_m + tl.arange(0, BLOCK_M)
-        row_ok = offs_m < N_Q  # padded query rows load zeros and contribute exactly zero
-        q_offs = offs_m[:, None] * HEAD_DIM + offs_d[None, :]  # (BLOCK_M, HEAD_DIM)
-        q = tl.load(Q_head + q_offs, mask=row_ok[:, None], other=0.0)
-        lse2 = tl.load(L_head + offs_m, mask=row_ok, other=0.0) * LOG2E  # base-2 logsumexp
-        qkT = tl.dot(k, tl.trans(q))  # (BLOCK_N, BLOCK_M)
-        pT = tl.exp2(qkT * qk_scale - lse2[None, :])
+        if EVEN_Q:
+            q = tl.load(q_ptrs)
+            lse2 = tl.load(L_head + offs_m) * LOG2E  # base-2 logsumexp
+        else:  # padded query rows load zeros and contribute exactly zero
+            q = tl.load(q_ptrs, mask=(offs_m < N_Q)[:, None], other=0.0)
+            lse2 = tl.load(L_head + offs_m, mask=offs_m < N_Q, other=0.0) * LOG2E
+        pT = tl.exp2(tl.dot(k, tl.trans(q)) * qk_scale - lse2[None, :])  # (BLOCK_N, BLOCK_M), one FMA a score
         if MASK:
             visible = offs_n[:, None] < N_K
             if IS_CAUSAL:
@@ -199,15 +204,22 @@ def _bwd_dkdv_inner(dk, dv, k, v, Q_head, DO_head, L_head, Delta_head, DQ_head, 
             pT = tl.where(visible, pT, 0.0)
         elif ATOMIC_DQ:  # padded keys: exp2(0 - L) is not 0, and their dS rows would reach dQ
             pT = tl.where(offs_n[:, None] < N_K, pT, 0.0)
-        do = tl.load(DO_head + q_offs, mask=row_ok[:, None], other=0.0)
+        if EVEN_Q:
+            do = tl.load(do_ptrs)
+            delta = tl.load(Delta_head + offs_m)
+        else:
+            do = tl.load(do_ptrs, mask=(offs_m < N_Q)[:, None], other=0.0)
+            delta = tl.load(Delta_head + offs_m, mask=offs_m < N_Q, other=0.0)
         dv = tl.dot(pT.to(do.dtype), do, dv)
-        delta = tl.load(Delta_head + offs_m, mask=row_ok, other=0.0)
         dpT = tl.dot(v, tl.trans(do))  # (BLOCK_N, BLOCK_M)
         dsT = (pT * (dpT - delta[None, :])).to(q.dtype)
         dk = tl.dot(dsT, q, dk)
         if ATOMIC_DQ:  # this key tile's share of dQ = dS K, summed over key tiles in fp32
             dq = tl.dot(tl.trans(dsT), k)  # (BLOCK_M, HEAD_DIM)
-            tl.atomic_add(DQ_head + q_offs, dq, mask=row_ok[:, None], sem="relaxed")
+            tl.atomic_add(DQ_head + offs_m[:, None] * HEAD_DIM + offs_d[None, :], dq,
+                          mask=(offs_m < N_Q)[:, None], sem="relaxed")
+        q_ptrs += BLOCK_M * HEAD_DIM
+        do_ptrs += BLOCK_M * HEAD_DIM
     return dk, dv
 
 
@@ -222,6 +234,7 @@ def _attn_bwd_dkdv(
     DQ,  # *fp32 (BH, N_Q, HEAD_DIM) zeroed accumulator (ATOMIC_DQ), unused otherwise
     N_Q, N_K, N_CTX_KEY, qk_scale, sm_scale,
     HEAD_DIM: tl.constexpr, IS_CAUSAL: tl.constexpr, ATOMIC_DQ: tl.constexpr,
+    EVEN_Q: tl.constexpr,  # N_Q is a multiple of 128 (so of every BLOCK_M): unmasked query loads
     BLOCK_M: tl.constexpr,  # queries per step
     BLOCK_N: tl.constexpr,  # keys per program
 ):
@@ -242,10 +255,10 @@ def _attn_bwd_dkdv(
     lo = 0
     if IS_CAUSAL:  # queries [start_n, start_n + BLOCK_N) are on the diagonal; earlier ones see nothing
         lo = tl.minimum(start_n + BLOCK_N, N_Q)
-        dk, dv = _bwd_dkdv_inner(dk, dv, k, v, Q_head, DO_head, L_head, Delta_head, DQ_head, offs_n, start_n, lo,
-                                 N_Q, N_K, qk_scale, HEAD_DIM, BLOCK_M, True, IS_CAUSAL, ATOMIC_DQ)
+        dk, dv = _bwd_dkdv_inner(dk, dv, k, v, Q_head, DO_head, L_head, Delta_head, DQ_head, offs_n, start_n,
+                                 lo, N_Q, N_K, qk_scale, HEAD_DIM, BLOCK_M, True, IS_CAUSAL, ATOMIC_DQ, EVEN_Q)
     dk, dv = _bwd_dkdv_inner(dk, dv, k, v, Q_head, DO_head, L_head, Delta_head, DQ_head, offs_n, lo, N_Q,
-                             N_Q, N_K, qk_scale, HEAD_DIM, BLOCK_M, False, IS_CAUSAL, ATOMIC_DQ)
+                             N_Q, N_K, qk_scale, HEAD_DIM, BLOCK_M, False, IS_CAUSAL, ATOMIC_DQ, EVEN_Q)
     tl.store(DK + kv_offs, (dk * sm_scale).to(DK.dtype.element_ty), mask=offs_n[:, None] < N_K)
     tl.store(DV + kv_offs, dv.to(DV.dtype.element_ty), mask=offs_n[:, None] < N_K)
 
@@ -253,22 +266,30 @@ def _attn_bwd_dkdv(
 @triton.jit
 def _bwd_dq_inner(dq, q, do, lse2, delta, K_head, V_head, offs_m, lo, hi, N_K, qk_scale,
                   HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, MASK: tl.constexpr, IS_CAUSAL: tl.constexpr):
-    """Accumulate dQ of one query tile over key tiles [lo, hi)."""
+    """Accumulate dQ of one query tile over key tiles [lo, hi). MASK=False: full key tiles,
+    unmasked loads, no score mask."""
+    offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, HEAD_DIM)
+    k_ptrs = K_head + (lo + offs_n)[:, None] * HEAD_DIM + offs_d[None, :]  # advanced per step
+    v_ptrs = V_head + (lo + offs_n)[:, None] * HEAD_DIM + offs_d[None, :]
     for start_n in range(lo, hi, BLOCK_N):
-        offs_n = start_n + tl.arange(0, BLOCK_N)
-        kv_offs = offs_n[:, None] * HEAD_DIM + offs_d[None, :]
-        k = tl.load(K_head + kv_offs, mask=offs_n[:, None] < N_K, other=0.0)
-        v = tl.load(V_head + kv_offs, mask=offs_n[:, None] < N_K, other=0.0)
+        if MASK:
+            k = tl.load(k_ptrs, mask=(start_n + offs_n)[:, None] < N_K, other=0.0)
+            v = tl.load(v_ptrs, mask=(start_n + offs_n)[:, None] < N_K, other=0.0)
+        else:
+            k = tl.load(k_ptrs)
+            v = tl.load(v_ptrs)
         p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse2[:, None])  # (BLOCK_M, BLOCK_N)
         if MASK:
-            visible = offs_n[None, :] < N_K
+            visible = (start_n + offs_n)[None, :] < N_K
             if IS_CAUSAL:
-                visible = visible & (offs_n[None, :] <= offs_m[:, None])
+                visible = visible & ((start_n + offs_n)[None, :] <= offs_m[:, None])
             p = tl.where(visible, p, 0.0)
         dp = tl.dot(do, tl.trans(v))
         ds = (p * (dp - delta[:, None])).to(k.dtype)
         dq = tl.dot(ds, k, dq)
+        k_ptrs += BLOCK_N * HEAD_DIM
+        v_ptrs += BLOCK_N * HEAD_DIM
     return dq
 
 
@@ -375,7 +396,8 @@ class FlashAttentionTriton(torch.autograd.Function):
         scales = (d**-0.5 * LOG2E.value, d**-0.5)
         _launch(_attn_bwd_dkdv, lambda bm, bn: (triton.cdiv(n_k, bn), bh),
                 (q, k, v, do, lse, delta, dk, dv, dq, n_q, n_k, ctx_key, *scales),
-                "bwd", d, q.element_size(), HEAD_DIM=d, IS_CAUSAL=ctx.is_causal, ATOMIC_DQ=atomic)
+                "bwd", d, q.element_size(), HEAD_DIM=d, IS_CAUSAL=ctx.is_causal, ATOMIC_DQ=atomic,
+                EVEN_Q=n_q % 128 == 0)
         if atomic:
             dq = (dq * d**-0.5).to(q.dtype)  # sm_scale applied once, at the cast
         else:

@@ -161,6 +161,15 @@ def test_fast_split_dq_mode(monkeypatch, is_causal):
     check_against_float64("triton_fast", Q, K, V, is_causal, f" [triton_fast, DQ_MODE='split', causal={is_causal}]")
 
 
+@pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("dq_mode", ["split", "atomic"])
+def test_fast_lengths_multiple_of_128(monkeypatch, dq_mode, is_causal):
+    """The fast kernel's unmasked-load path (EVEN_Q: N_Q a multiple of 128), both backwards."""
+    monkeypatch.setattr(fast, "DQ_MODE", dq_mode)
+    Q, K, V = make_qkv((1, 2, 256, 32), 256, torch.float32)
+    check_against_float64("triton_fast", Q, K, V, is_causal, f" [triton_fast, seq 256, DQ_MODE={dq_mode!r}, causal={is_causal}]")
+
+
 # ----------------------------------------------------------------------------------------------
 # Against PyTorch's scaled_dot_product_attention
 # ----------------------------------------------------------------------------------------------
