@@ -22,7 +22,7 @@ def test_lesson_01_bundle_has_no_solutions_hidden_tests_or_answering_modules(tmp
     files = {p.relative_to(built.folder).as_posix() for p in built.folder.rglob("*") if p.is_file()}
     assert "notebooks/01_bpe_tokenizer.ipynb" in files and "helpers/tokenization.py" in files
     assert not any(f.startswith(("solutions/0", "grader/tests/")) for f in files), sorted(files)
-    for module in ("kernels/flash_attention.py", "kernels/flash_attention_fast.py"):
+    for module in ("kernels/flash_attention_fast.py", "helpers/model.py", "helpers/resource_accounting.py"):
         assert module not in files and module in built.excluded
     student = ipynb.read(built.folder / "notebooks" / "01_bpe_tokenizer.ipynb")
     text = "\n".join(c.source for c in student.cells)
