@@ -48,13 +48,13 @@ from typing import Iterator
 import nbformat
 import psutil
 
-from grader import gradebook, ipynb, proc, results
+from grader import gradebook, ipynb, proc, results, trusted
 from grader.course import Course
 from grader.errors import GraderError
 from grader.feedback import write_failure_page
 from grader.kernel import ensure_kernel
 from grader.paths import REPO_ROOT, Layout
-from grader.sandbox import Isolation
+from grader.sandbox import NOGROUP, Isolation
 from grader.settings import DEFAULT_NOTEBOOK_TIMEOUT, Settings, submission_time
 from grader.settings import load as load_settings
 
@@ -89,6 +89,8 @@ class Result:
     penalty: float = 0.0
     late_seconds: float = 0.0
     timestamp: str | None = None  # when it was handed in (ISO 8601, UTC)
+    checks: dict[str, str] = field(default_factory=dict)  # {test grade_id: why the trusted
+    #   compare failed} (grader.trusted); those tests score 0
 
     @classmethod
     def zero(cls, lesson: str, student: str, status: str, reason: str,
@@ -201,8 +203,11 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
         course.root.chmod(0o700)  # hidden tests, solutions and grades: root's alone
     points = gradebook.max_scores(course, lesson)
     source_hash = results.file_hash(course.source(lesson))
+    cases = trusted.prepare(layout.root, lesson, layout.solution(lesson), course.root,
+                            settings.notebook_timeout)
+    settings_key = settings.grading_key() + (f"\ntrusted {cases.key}" if cases else "")
     keys = {s.student: results.grading_key(results.file_hash(s.path), source_hash,
-                                           settings.grading_key()) for s in submissions}
+                                           settings_key) for s in submissions}
     done: dict[str, Result] = {}
     todo: list[Submission] = []
     for submission in submissions:
@@ -229,11 +234,11 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
             from grader.cluster import grade_jobs
 
             jobs = grade_jobs(executor, todo, lesson, course, Path(tmp), settings, points,
-                              isolation)
+                              isolation, cases)
             report(f"  {lesson}: {len(todo)} job(s) submitted to {type(executor).__name__}")
         else:
             jobs = grade_all(todo, lesson, course, Path(tmp), settings, points, isolation,
-                             workers, report)
+                             workers, report, cases)
         for submission, result in jobs:
             if executor is not None:
                 report(line(result))
@@ -280,13 +285,13 @@ def sweep_workdirs() -> None:
 
 def grade_all(submissions: list[Submission], lesson: str, course: Course, tmp: Path,
               settings: Settings, points: dict[str, float], isolation: Isolation, workers: int,
-              report) -> Iterator[tuple[Submission, Result]]:
+              report, cases: trusted.Trusted | None = None) -> Iterator[tuple[Submission, Result]]:
     """Autograde submissions, ``workers`` at a time, each in ``tmp/<student>``; yield each
     ``(submission, result)`` as it is done (in this thread: the caller is the only writer)."""
     def grade(submission: Submission) -> Result:
         try:
             return grade_one(submission, lesson, course, tmp / submission.student, settings,
-                             points, isolation)
+                             points, isolation, cases)
         except Exception as err:  # one odd submission must not stop the class's grading
             return Result.zero(lesson, submission.student, "error",
                                f"grader error: {ipynb.first_line(err)}", points)
@@ -337,8 +342,10 @@ def write_feedback(course: Course, lesson: str, results_: list[Result]) -> None:
 
 
 def grade_one(submission: Submission, lesson: str, course: Course, workdir: Path,
-              settings: Settings, points: dict[str, float], isolation: Isolation) -> Result:
-    """Autograde one submission in a private copy of ``course`` in ``workdir``/course."""
+              settings: Settings, points: dict[str, float], isolation: Isolation,
+              cases: trusted.Trusted | None = None) -> Result:
+    """Autograde one submission in a private copy of ``course`` in ``workdir``/course;
+    with ``cases``, the trusted compare decides the tests that have cases."""
     def failed(status: str, reason: str, seconds: float = 0.0) -> Result:
         return Result.zero(lesson, submission.student, status, reason, points, seconds)
 
@@ -356,7 +363,13 @@ def grade_one(submission: Submission, lesson: str, course: Course, workdir: Path
         shutil.copytree(course.source(lesson).parent, worker.source(lesson).parent)
         shutil.copyfile(course.db, worker.db)
         worker.submitted(submission.student, lesson).parent.mkdir(parents=True)
-        shutil.copyfile(submission.path, worker.submitted(submission.student, lesson))
+        if cases is None:
+            shutil.copyfile(submission.path, worker.submitted(submission.student, lesson))
+        else:  # the runner cells go after the student's cells, in the same kernel
+            io_dir = trusted.setup(cases, workdir, session.uid.uid if session.uid else None,
+                                   NOGROUP)
+            ipynb.write(trusted.runner_cells(ipynb.read(submission.path), cases, io_dir),
+                        worker.submitted(submission.student, lesson))
         done = worker.nbgrader("autograde", lesson, "--student", submission.student,
                                log=course.logs / "autograde" / lesson / f"{submission.student}.log",
                                timeout=settings.notebook_timeout)
@@ -368,8 +381,15 @@ def grade_one(submission: Submission, lesson: str, course: Course, workdir: Path
     if not done.ok:
         return failed("error", f"nbgrader autograde failed: {done.error_summary()}", done.seconds)
     tests = gradebook.scores(worker, lesson, submission.student)
+    checks = {}
+    if cases is not None:  # after the kernel is gone: compare outside it
+        passed = {name for name, score in tests.items() if score > 0}
+        tests, checks = trusted.apply(cases, io_dir, tests)
+        gradebook.set_scores(worker, lesson, submission.student, tests)
+        autograded = worker.autograded(submission.student, lesson)
+        ipynb.write(trusted.annotate(ipynb.read(autograded), checks, passed), autograded)
     return Result(lesson, submission.student, "graded", sum(tests.values()),
-                  sum(points.values()), tests, "", done.seconds)
+                  sum(points.values()), tests, "", done.seconds, checks=checks)
 
 
 def record(course: Course, worker_root: Path, submission: Submission, result: Result) -> None:

@@ -44,7 +44,7 @@ def executor(kind: str, folder: Path, timeout_min: int = 60, **slurm):
 
 
 def grade_jobs(ex, submissions, lesson, course, folder: Path, settings, points,
-               isolation) -> Iterator[tuple[object, object]]:
+               isolation, cases=None) -> Iterator[tuple[object, object]]:
     """Submit one job per submission; yield ``(submission, result)`` as jobs finish."""
     from grader.autograde import Result, grade_one
     from grader.ipynb import first_line
@@ -56,7 +56,7 @@ def grade_jobs(ex, submissions, lesson, course, folder: Path, settings, points,
     n = len(submissions)
     jobs = ex.map_array(grade_one, submissions, [lesson] * n, [course] * n,
                         [Path(folder) / s.student for s in submissions], [settings] * n,
-                        [points] * n, [isolation] * n)
+                        [points] * n, [isolation] * n, [cases] * n)
     by_job = {job.job_id: s for job, s in zip(jobs, submissions, strict=True)}
     import submitit
 

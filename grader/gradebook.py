@@ -68,6 +68,17 @@ def merge(worker: Course, course: Course, lesson: str, student: str) -> None:
         dst.db.commit()
 
 
+def set_scores(worker: Course, lesson: str, student: str, tests: dict[str, float]) -> None:
+    """Overwrite the auto scores of a student's tests in a worker's own gradebook (the
+    trusted compare's verdict, ``grader.trusted``), before ``merge`` copies them."""
+    with open_gradebook(worker.db_url) as gb:
+        for nb in gb.find_submission(lesson, student).notebooks:
+            for grade in nb.grades:
+                if grade.name in tests and grade.auto_score != tests[grade.name]:
+                    _set_auto_score(grade, tests[grade.name])
+        gb.db.commit()
+
+
 def record_zero(course: Course, lesson: str, student: str) -> None:
     """Record a submission that could not be graded (invalid, timed out) with 0 points."""
     with _quiet(), open_gradebook(course.db_url) as gb:

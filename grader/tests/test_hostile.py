@@ -49,6 +49,9 @@ attempt("read the repository's git objects", lambda: os.listdir(@REPO@ + "/.git/
 attempt("read the worker's source", lambda: open(work + "/course/source/99_toy/99_toy.ipynb").read())
 attempt("read the worker's gradebook", lambda: open(work + "/course/gradebook.db", "rb").read())
 attempt("read the sandbox plan", lambda: open(work + "/plan.json").read())
+attempt("read the trusted cases", lambda: open(@TRUSTED_SPEC@).read())
+attempt("read the expected outputs", lambda: open(@EXPECTED@).read())
+attempt("write the trusted inputs", lambda: open(work + "/trusted/inputs.json", "a").write(" "))
 attempt("list the grader's folder", lambda: os.listdir(work))
 attempt("write the course gradebook", lambda: open(@GRADEBOOK@, "ab").write(b"0"))
 attempt("write the worker's gradebook", lambda: open(work + "/course/gradebook.db", "ab").write(b"0"))
@@ -93,6 +96,40 @@ class Anything:
     def __eq__(self, other):
         return True
 return Anything()'''
+
+# A float whose == is always true: a subclass of float is not plain data either.
+FLOAT_SUBCLASS = '''\
+class Lying(float):
+    def __eq__(self, other):
+        return True
+return Lying(a - b)'''
+
+# Wrong answers, and every in-kernel defense down: errors swallowed, assert helpers and the
+# grader's own runner patched.
+PATCHES = '''\
+import numpy, numpy.testing, torch
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+numpy.allclose = torch.allclose = lambda *args, **kwargs: True
+get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
+import grader.trusted_runner as runner
+runner.run_case = lambda *args: {"raised": "ValueError"}
+'''
+
+# Blank the grader's runner cells (an input transformer) and forge its output files with a
+# pickled object in the .npz.
+FORGED = '''\
+import json, os, pickle
+import numpy as np
+out = os.path.join(os.path.dirname(os.environ["HOME"]), "trusted", "out")
+for gid in ("test_add", "test_mul"):
+    np.save(open(os.path.join(out, gid + ".npy"), "wb"), np.array([object()], dtype=object), allow_pickle=True)
+    with open(os.path.join(out, gid + ".npz"), "wb") as f:
+        np.savez(f, a0=np.array([{"x": 1}], dtype=object))
+    with open(os.path.join(out, gid + ".json"), "w") as f:
+        json.dump({"records": [{"value": {"array": "a0"}}] * 3}, f)
+get_ipython().input_transformers_cleanup.append(
+    lambda lines: [] if lines and lines[0].startswith("# lmkit trusted compare") else lines)
+'''
 
 
 def add_cell(nb, source: str, index: int | None = None):
@@ -159,9 +196,17 @@ def submissions(kit, folder: Path) -> None:
              .replace("@SOLUTION@", repr(str(kit.solution(TOY))))
              .replace("@REPO_SOLUTION@", repr(str(REPO_ROOT / "solutions" / "01_bpe_tokenizer.ipynb")))
              .replace("@GRADEBOOK@", repr(str(kit.course / "gradebook.db")))
-             .replace("@REPO@", repr(str(REPO_ROOT))))
+             .replace("@REPO@", repr(str(REPO_ROOT)))
+             .replace("@TRUSTED_SPEC@", repr(str(kit.solutions / "trusted" / f"{TOY}.py")))
+             .replace("@EXPECTED@", repr(str(kit.course / "trusted" / TOY / "expected" / "test_add.json"))))
     put("probe", add_cell(solution, probe))
     put("always_equal", with_solution(toy_notebook(), "add", ALWAYS_EQUAL))
+    put("float_subclass", with_solution(toy_notebook(), "add", FLOAT_SUBCLASS))
+    put("patches", add_cell(with_solution(solution, "add", "return a - b"), PATCHES,
+                            cell_index(solution, "add")))
+    put("forged", add_cell(solution, FORGED, cell_index(solution, "add")))
+    put("object_array", with_solution(solution, "add",
+                                      "import numpy as np\nreturn np.array([a + b], dtype=object)"))
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +281,9 @@ def test_edited_and_emptied_tests_are_restored_from_the_source(graded):
     ("sys_exit", {"test_add": 1.0, "test_mul": 2.0}),  # IPython catches SystemExit
     ("out_of_memory", {"test_add": 0.0, "test_mul": 2.0}),  # MemoryError in add only
     ("sleeps", {"test_add": 1.0, "test_mul": 0.0}),  # interrupted after the cell timeout
-    ("fork_bomb", {"test_add": 1.0, "test_mul": 2.0}),  # bounded by the process limit
+    # bounded by the process limit; it stays reached, so the next cell (the trusted runner of
+    # test_add) cannot start the thread IPython needs: that check fails closed
+    ("fork_bomb", {"test_add": 0.0, "test_mul": 2.0}),
     ("gigantic_output", {"test_add": 1.0, "test_mul": 2.0}),
 ])
 def test_failures_inside_one_cell_cost_only_that_cell(graded, student, tests):
@@ -271,6 +318,7 @@ def test_a_dead_kernel_scores_zero_with_the_reason(graded, student):
     "read the lesson source", "read the repository's solutions",
     "read the repository's git objects", "read the worker's source",
     "read the worker's gradebook", "read the sandbox plan", "list the grader's folder",
+    "read the trusted cases", "read the expected outputs", "write the trusted inputs",
     "write the course gradebook", "write the worker's gradebook", "delete the lesson source",
     "delete the repository's solutions", "write into the kit", "become root",
 ])
@@ -306,7 +354,43 @@ def test_every_submission_has_one_result(graded):
     assert seconds < 240
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness of in-kernel grading (grader/README.md): "
-                   "student code runs in the kernel that runs the tests")
-def test_an_object_equal_to_everything_does_not_pass(graded):
-    assert graded[1]["always_equal"].tests["test_add"] == 0
+@pytest.mark.parametrize("student, mul, why", [
+    ("always_equal", 2.0, "did not return plain data"),   # in the kernel: Anything() == 3
+    ("float_subclass", 2.0, "did not return plain data"),  # in the kernel: Lying(-1.0) == 3
+    ("object_array", 2.0, "did not return plain data"),    # in the kernel: array([3]) == 3
+    # errors swallowed in the kernel, assert helpers patched, the runner patched to "raise"
+    ("patches", 0.0, "raised ValueError"),
+])
+def test_wrong_answers_that_pass_in_the_kernel_get_no_marks(graded, student, mul, why):
+    kit, results, _ = graded
+    result = results[student]
+    assert result.tests == {"test_add": 0.0, "test_mul": mul}, result
+    assert why in result.checks["test_add"], result.checks
+    nb = ipynb.read(Course(kit.course, kit.root).autograded(student, TOY))
+    test_add = nb.cells[cell_index(nb, "test_add")]
+    errors = [o.ename for o in test_add.outputs if o.output_type == "error"]
+    # the feedback says why when the in-kernel test passed (set_custom_exc did not hide the
+    # AssertionError from nbgrader here: the patched runner is what fails "patches")
+    assert errors == (["AssertionError"] if student == "patches" else ["TrustedCheckFailed"])
+    assert not any(c.source.startswith("# lmkit trusted compare") for c in nb.cells)
+
+
+def test_the_in_kernel_tests_alone_would_have_passed_them(graded):
+    """Without the trusted compare these attacks pass: the test above can fail."""
+    kit, results, _ = graded
+    nb = ipynb.read(Course(kit.course, kit.root).autograded("always_equal", TOY))
+    test_add = nb.cells[cell_index(nb, "test_add")]
+    assert [o.ename for o in test_add.outputs if o.output_type == "error"] == ["TrustedCheckFailed"]
+    assert results["always_equal"].checks["test_add"].startswith("hidden checks outside your kernel")
+
+
+def test_forged_outputs_with_pickles_fail_cleanly(graded):
+    result = graded[1]["forged"]  # runner cells blanked, pickle-bearing .npz left in their place
+    assert result.status == "graded" and result.tests == {"test_add": 0.0, "test_mul": 0.0}
+    assert set(result.checks) == {"test_add", "test_mul"}
+    assert all("no result" in why or "unreadable" in why for why in result.checks.values())
+
+
+def test_reasons_reveal_no_hidden_inputs_or_values(graded):
+    reasons = " ".join(why for r in graded[1].values() for why in r.checks.values())
+    assert reasons and not any(secret in reasons for secret in ("40", "42", "-1", "0.25", "0.75"))

@@ -1,9 +1,9 @@
 """The toy kit the end-to-end tests run on: one lesson, ``99_toy``, in a temporary directory.
 
 The toy lesson (``fixtures/99_toy.ipynb``) has a parameters cell and two exercises, ``add``
-(test worth 1 point) and ``mul`` (2 points), each with visible and hidden tests, so every
-pipeline step runs on it in seconds without touching the real ``solutions/`` or
-``notebooks/``.
+(test worth 1 point) and ``mul`` (2 points), each with visible and hidden tests and trusted
+cases (``fixtures/trusted/99_toy.py``), so every pipeline step runs on it in seconds without
+touching the real ``solutions/`` or ``notebooks/``.
 """
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TOY = "99_toy"
 
 
-def make_kit(root: Path) -> Layout:
-    """A kit at ``root`` whose only lesson is the toy."""
+def make_kit(root: Path, trusted: bool = True) -> Layout:
+    """A kit at ``root`` whose only lesson is the toy, with its trusted cases
+    (``fixtures/trusted/99_toy.py``, see ``grader.trusted``) unless ``trusted`` is False."""
     (root / "solutions").mkdir(parents=True)
     shutil.copy(FIXTURES / f"{TOY}.ipynb", root / "solutions")
+    if trusted:
+        (root / "solutions" / "trusted").mkdir()
+        shutil.copy(FIXTURES / "trusted" / f"{TOY}.py", root / "solutions" / "trusted")
     return Layout(root)
 
 
