@@ -95,7 +95,8 @@ def decode(node, arrays, depth: int = 0):
         return node
     if type(node) is list:
         return [decode(v, arrays, depth + 1) for v in node]
-    [(tag, body)] = node.items()
+    tag = next(iter(node))  # {"tensor": key, "dtype": ...} has two keys, the tag first
+    body = node[tag]
     if tag == "tuple":
         return tuple(decode(v, arrays, depth + 1) for v in body)
     if tag == "bytes":

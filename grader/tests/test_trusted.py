@@ -1,0 +1,153 @@
+"""The trusted compare on its own (``grader/trusted.py``, ``grader/trusted_runner.py``):
+plain-data encoding, reading the kernel's outputs, comparing, the reference, releases, and
+the grading key. The attacks themselves are graded end to end in ``test_hostile.py``.
+
+Run: ``pytest grader/tests/test_trusted.py`` (about 30 s: one toy grading run twice).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from toy import TOY, make_kit, toy_notebook
+
+from grader import ipynb, trusted
+from grader import trusted_runner as runner
+from grader.autograde import autograde
+from grader.errors import GraderError
+from grader.generate import generate
+from grader.paths import REPO_ROOT
+from grader.release import release
+
+
+class Lying(float):
+    def __eq__(self, other):
+        return True
+
+
+class Anything:
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [
+    Lying(1.0), Anything(), np.array([1, 2]).view(np.matrix), np.array([{}], dtype=object),
+    torch.nn.Parameter(torch.ones(2)), [1, Anything()], {"k": Lying(2.0)}, (1, object()),
+])
+def test_values_that_are_not_plain_data_are_refused(value):
+    with pytest.raises(runner.NotPlain):
+        runner.encode(value, {})
+
+
+def test_plain_data_round_trips_and_keeps_types():
+    value = {"a": [1, 2.5, None, True, "s", b"\x00\xff"], (1, 2): np.arange(3.0),
+             "t": torch.arange(4, dtype=torch.bfloat16), "n": np.float32(0.5)}
+    arrays: dict = {}
+    tree = json.loads(json.dumps(runner.encode(value, arrays)))
+    back = runner.decode(tree, arrays)
+    assert back["a"] == [1, 2.5, None, True, "s", b"\x00\xff"] and (1, 2) in back
+    assert back["t"].dtype == torch.bfloat16 and back["n"].dtype == np.float32
+
+
+def case(namespace, call, *args):
+    arrays: dict = {}
+    spec = trusted.Case(call, *args).inputs(arrays)
+    return runner.run_case(namespace, json.loads(json.dumps(spec)), arrays, {})
+
+
+def test_a_lying_return_value_is_an_error_record_and_exceptions_are_named():
+    assert case({"f": lambda x: Anything()}, "f", 1) == {"error": "returned test_trusted.Anything, not plain data"}
+    assert case({"f": lambda x: 1 / x}, "f", 0) == {"raised": "ZeroDivisionError"}
+    assert case({}, "f", 0) == {"raised": "NameError"}
+    assert case({"f": lambda x: x + 1}, "f", 1) == {"value": 2}
+
+
+def check(want, got, **options):
+    opts = {"rtol": None, "atol": 0.0, "dtype": True, **options}
+    wa, ga = {}, {}
+    return trusted.compare(runner.encode(want, wa), runner.encode(got, ga), wa, ga, opts)
+
+
+def test_compare_exact_close_shapes_dtypes_and_kinds():
+    assert check(3, 3) is None and check(3, 4) == "wrong value"
+    assert check(0.1 + 0.2, 0.3) == "wrong value" and check(0.1 + 0.2, 0.3, rtol=1e-12) is None
+    assert check(np.float64(2.0), 2.0) is None  # numbers compare as numbers
+    assert check(np.zeros(3), np.zeros(4)) == "wrong shape"
+    assert check(np.zeros(3), np.zeros(3, np.float32)) == "wrong dtype"
+    assert check(np.zeros(3), np.zeros(3, np.float32), dtype=False) is None
+    assert check((1.0, 2.0), [1.0, 2.0]) is None and check([1], "1") == "wrong type"
+    assert check(True, 1) == "wrong type" and check(torch.ones(2), np.ones(2, np.float32)) == "wrong type"
+    assert check({1: b"a"}, {1: b"a"}) is None and check({1: b"a"}, {2: b"a"}) == "wrong keys"
+    assert check(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) is None
+
+
+def test_a_raised_exception_matches_only_by_name():
+    opts = {"rtol": None, "atol": 0.0, "dtype": True}
+    want = {"raised": "ValueError"}
+    assert trusted.check_record(want, {"raised": "ValueError"}, {}, {}, opts) is None
+    assert trusted.check_record(want, {"value": 1}, {}, {}, opts) == "wrong result"
+    assert trusted.check_record({"value": 1}, {"raised": "TypeError"}, {}, {}, opts) == "raised TypeError"
+
+
+def test_outputs_are_read_without_links_or_pickles(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    secret = tmp_path / "expected.json"
+    secret.write_text(json.dumps({"records": [{"value": 42}]}))
+    os.symlink(secret, out / "test_add.json")  # a link to the expected outputs
+    with pytest.raises(ValueError, match="no output"):
+        trusted.read_output(out, "test_add")
+    (out / "test_add.json").unlink()
+    (out / "test_add.json").write_text(json.dumps({"records": [{"value": {"array": "a0"}}]}))
+    with open(out / "test_add.npz", "wb") as f:
+        np.savez(f, a0=np.array([{"x": 1}], dtype=object))  # pickled inside
+    with pytest.raises(ValueError, match="pickle"):
+        trusted.read_output(out, "test_add")
+    os.rename(out, tmp_path / "real")
+    os.symlink(tmp_path / "real", out)  # the folder itself replaced by a link
+    with pytest.raises(ValueError, match="no output folder"):
+        trusted.read_output(out, "test_add")
+
+
+def test_a_spec_naming_a_cell_that_is_not_a_test_is_refused(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    spec = trusted.spec_path(kit.root, TOY)
+    spec.write_text(spec.read_text().replace('"test_mul"', '"mul"'))
+    with pytest.raises(GraderError, match=r"mul: not graded test cells of 99_toy.ipynb"):
+        trusted.reference(spec, kit.solution(TOY), tmp_path / "ref")
+
+
+def test_lesson_06_cases_cover_its_numeric_exercises(tmp_path):
+    trusted.reference(trusted.spec_path(REPO_ROOT, "06_scaling_laws"),
+                      REPO_ROOT / "solutions" / "06_scaling_laws.ipynb", tmp_path)
+    cells = {p.stem for p in (tmp_path / "expected").glob("*.json")}
+    assert cells == {"test_compute_to_tokens", "test_fit_parabola_minimum", "test_fit_power_law",
+                     "test_fit_isoflops", "test_huber", "test_chinchilla_objective",
+                     "test_fit_chinchilla", "test_compute_optimal_allocation"}
+    parabola = json.loads((tmp_path / "expected" / "test_fit_parabola_minimum.json").read_text())
+    assert [r.get("raised") for r in parabola["records"]][-2:] == ["ValueError", "ValueError"]
+
+
+def test_trusted_cases_are_not_released(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    generate(kit)
+    built = release(kit, TOY, tmp_path / "out")
+    files = [p.relative_to(built.folder).as_posix() for p in built.folder.rglob("*") if p.is_file()]
+    assert files and not any(f.startswith("solutions/trusted") for f in files), files
+
+
+def test_the_spec_is_part_of_the_grading_key(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    folder = kit.root / "subs"
+    ipynb.write(toy_notebook(), folder / "alice" / f"{TOY}.ipynb")
+    [first] = autograde(TOY, folder, layout=kit, cell_timeout=5, report=lambda *_: None)
+    assert (first.score, first.checks) == (3, {})  # a correct solution: full marks
+    spec = trusted.spec_path(kit.root, TOY)
+    spec.write_text(spec.read_text().replace("Case(\"mul\", 7, 6)", "Case(\"mul\", 7, 7)"))
+    lines: list[str] = []
+    [again] = autograde(TOY, folder, layout=kit, cell_timeout=5, report=lines.append)
+    assert not any("up to date" in line for line in lines), lines  # regraded: the key changed
+    assert again.score == 3  # the reference was recomputed from the solution, too

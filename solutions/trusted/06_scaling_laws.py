@@ -1,0 +1,100 @@
+"""Trusted cases of lesson 06 (``grader.trusted``): hidden inputs, compared outside the kernel.
+
+Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
+graded test cell below also keeps its in-kernel test; it scores only if both pass.
+
+Not covered (their in-kernel tests alone decide):
+- ``test_bootstrap_ci``: the inputs include a callable (the statistic) and a DataFrame, and
+  a correct answer is not one value: resampling may draw rows in any valid way, so it is
+  checked by coverage and width, not against the reference's numbers.
+- ``test_predict_large_run`` and its three hidden follow-ups: the input is a stateful
+  ``TrainingService`` object (not plain data) and the answer is judged against the service's
+  hidden law with tolerances (a factor 2, 5 %...), not against the solution's output.
+"""
+import numpy as np
+
+from grader.trusted import Case
+
+rng = np.random.default_rng(20260606)
+CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
+
+
+def law_loss(n, d, E, A, B, alpha, beta):
+    return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
+
+
+def isoflop_runs(budgets, law, sizes=9, spread=2.5, noise=0.0):
+    """Runs on the isoFLOP grid of ``law`` as a list of dicts (plain data)."""
+    a = law["beta"] / (law["alpha"] + law["beta"])
+    g = (law["alpha"] * law["A"] / (law["beta"] * law["B"])) ** (1 / (law["alpha"] + law["beta"]))
+    rows = []
+    for c in budgets:
+        for n in g * (c / 6) ** a * np.geomspace(1 / spread, spread, sizes):
+            d = c / (6 * n)
+            loss = law_loss(n, d, **law) * np.exp(noise * rng.normal())
+            rows.append({"N": float(n), "C": float(c), "loss": float(loss)})
+    return rows
+
+
+def random_law():
+    return {"E": rng.uniform(0.5, 3), "A": float(np.exp(rng.uniform(2, 8))),
+            "B": float(np.exp(rng.uniform(2, 8))), "alpha": rng.uniform(0.2, 0.6),
+            "beta": rng.uniform(0.2, 0.6)}
+
+
+def parabola(k):
+    center, curv, floor = np.exp(rng.uniform(10, 20)), rng.uniform(0.01, 0.5), rng.uniform(1, 4)
+    n = np.exp(np.log(center) + rng.uniform(-2, 2, size=k))
+    return list(n), list(curv * np.log(n / center) ** 2 + floor)
+
+
+_N, _D = np.exp(rng.uniform(15, 22, 30)), np.exp(rng.uniform(18, 25, 30))
+_LOGS = (np.log(_N), np.log(_D), np.log(law_loss(_N, _D, **CHINCHILLA) * np.exp(rng.normal(0, 0.003, 30))))
+_TRUTH = [np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28]
+_FIT = ("budgets", "n_opt", "d_opt", "loss_opt", "n_coef", "n_exp", "d_coef", "d_exp")
+
+CASES = {
+    "test_compute_to_tokens": [
+        Case("compute_to_tokens", 7e19, 3e8).close(rtol=1e-12),
+        Case("compute_to_tokens", 5, 4).close(rtol=1e-12),  # no floor division
+        Case("compute_to_tokens", 10 ** rng.uniform(15, 22, (3, 1)),
+             10 ** rng.uniform(6, 9, 4)).close(rtol=1e-12),  # broadcast to (3, 4)
+    ],
+    "test_fit_parabola_minimum": [
+        *(Case("fit_parabola_minimum", *parabola(k)).close(rtol=1e-6) for k in (3, 5, 8)),
+        Case("fit_parabola_minimum", np.array([2e6, 2e6, 3e7]), np.array([2.0, 1.9, 2.1])),  # ValueError
+        Case("fit_parabola_minimum", [1e6, 1e7, 1e8], [1.0, 2.0, 3.0]),  # a line: ValueError
+    ],
+    "test_fit_power_law": [
+        Case("fit_power_law", x, 3.7e-2 * x ** -0.41).close(rtol=1e-6)
+        for x in (np.exp(rng.uniform(0, 30, 6)), np.geomspace(1e3, 1e9, 2))
+    ] + [Case("fit_power_law", list(np.geomspace(1, 1e4, 40)),
+              list(5 * np.geomspace(1, 1e4, 40) ** 0.3 * np.exp(rng.normal(0, 0.1, 40)))).close(rtol=1e-6)],
+    "test_fit_isoflops": [
+        Case("fit_isoflops", isoflop_runs([3e18, 3e19, 3e20], CHINCHILLA)).attrs(*_FIT).close(rtol=1e-5),
+        Case("fit_isoflops", isoflop_runs(np.geomspace(1e17, 1e21, 5), random_law(), noise=0.003)
+             + [{"N": 1e5, "C": 5e18, "loss": 3.0}, {"N": 2e5, "C": 5e18, "loss": 2.8},
+                {"N": 4e5, "C": 5e18, "loss": 2.7}]).attrs(*_FIT).close(rtol=1e-5),  # one budget skipped
+        Case("fit_isoflops", isoflop_runs([1e19], CHINCHILLA)),  # one budget: ValueError
+    ],
+    "test_huber": [
+        Case("huber", rng.normal(0, 0.01, (4, 5))).close(rtol=1e-10, atol=1e-15),
+        Case("huber", np.linspace(-2, 2, 9), delta=0.7).close(rtol=1e-10, atol=1e-15),
+        Case("huber", -0.003).close(rtol=1e-10),
+    ],
+    "test_chinchilla_objective": [
+        Case("chinchilla_objective", np.array(p), *_LOGS, delta=d).close(rtol=1e-6, atol=1e-12)
+        for p, d in ((_TRUTH, 1e-3), ([5.0, 7.0, 0.2, 0.3, 0.35], 1e-3), ([12.0, 3.0, -0.5, 0.9, 0.1], 0.05),
+                     ([900.0, 800.0, 600.0, 0.1, 0.1], 1e-3))  # the last overflows exp: stable LSE
+    ],
+    "test_fit_chinchilla": [
+        Case("fit_chinchilla", np.exp(_LOGS[0]), np.exp(_LOGS[1]), np.exp(_LOGS[2]),
+             inits=[[6.2, 5.8, 0.4, 0.3, 0.3]]).close(rtol=2e-3),
+        Case("fit_chinchilla", np.exp(_LOGS[0]), np.exp(_LOGS[1]), law_loss(_N, _D, **CHINCHILLA),
+             delta=0.01, inits=[_TRUTH]).close(rtol=2e-3),
+    ],
+    "test_compute_optimal_allocation": [
+        Case("compute_optimal_allocation", 10 ** rng.uniform(15, 25), **random_law()).close(rtol=1e-9)
+        for _ in range(3)
+    ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA).close(rtol=1e-9)],
+}
