@@ -57,6 +57,7 @@ from grader.errors import GraderError
 
 MAX_OUTPUT_BYTES = 64 << 20   # per file the kernel writes; more is a failed case, never read
 MARKER = "# lmkit trusted compare:"  # first line of a runner cell
+SPEC_BUGS = {"NameError", "AttributeError", "ImportError", "ModuleNotFoundError"}
 RUNNER = MARKER + ''' {grade_id} (added by the grader; not part of your notebook)
 import grader.trusted_runner as _lmkit_runner
 _lmkit_runner.run_cell(get_ipython().user_ns, {folder!r}, {grade_id!r})
@@ -79,6 +80,12 @@ class Case:
       instead of the object itself;
     - ``.instance(*args, **kwargs)``: ``call`` is ``"Class.method"``; the method is called on
       ``Class(*args, **kwargs)``.
+
+    A call that starts with ``@`` is a driver of ``grader.trusted_drivers``, called with the
+    notebook's namespace first: ``Case("@module", "RMSNorm", (8,), {}, state, [x])`` builds
+    ``RMSNorm(8)``, loads ``state`` and returns its output for ``x``; ``@autograd``,
+    ``@optimizer_steps``, ``@clip_gradients``, ``@with_files`` and ``@iterate`` cover
+    gradients, optimizers, in-place updates, paths and iterators.
 
     An expected exception is part of the reference: if the solution raises ``ValueError``
     on the inputs, the student's function must raise an exception of that name.
@@ -160,6 +167,9 @@ def reference(spec: Path, solution: Path, out: Path) -> None:
         for n, record in enumerate(records):
             if "error" in record:
                 raise GraderError(f"{spec}: {gid} case {n}: the solution {record['error']}")
+            if record.get("raised") in SPEC_BUGS:  # a misspelt call or driver, not an answer
+                raise GraderError(f"{spec}: {gid} case {n}: the solution raised "
+                                  f"{record['raised']} (a misspelt name in the case?)")
         options = [case.options() for case in cell]
         runner.write(str(out / "expected"), gid, {"records": records, "options": options}, found)
 

@@ -65,6 +65,42 @@ def test_a_lying_return_value_is_an_error_record_and_exceptions_are_named():
     assert case({"f": lambda x: x + 1}, "f", 1) == {"value": 2}
 
 
+def case_value(namespace, call, *args, **kwargs):
+    arrays: dict = {}
+    spec = json.loads(json.dumps(trusted.Case(call, *args, **kwargs).inputs(arrays)))
+    found: dict = {}
+    record = runner.run_case(namespace, spec, arrays, found)
+    return runner.decode(record["value"], found) if "value" in record else record
+
+
+def test_drivers_build_modules_gradients_optimizers_files_and_iterators():
+    torch.manual_seed(0)
+    ns = {"Lin": lambda d_in, d_out: torch.nn.Linear(d_in, d_out, bias=False), "SGD": torch.optim.SGD,
+          "clip": torch.nn.utils.clip_grad_norm_, "mul": torch.mul,
+          "read": lambda path, n: open(path).read()[:n], "count": lambda it: iter(range(len(list(it))))}
+    w, x = torch.randn(3, 2), torch.randn(4, 2)
+    assert torch.equal(case_value(ns, "@module", "Lin", (2, 3), {}, {"weight": w}, [x]), x @ w.T)
+    out, (gx,), gp = case_value(ns, "@module", "Lin", (2, 3), {}, {"weight": w}, [x], torch.ones(4, 3))
+    assert torch.allclose(gx, w.sum(0).expand(4, 2)) and torch.allclose(gp["weight"], x.sum(0).expand(3, 2))
+    out, (ga, gb) = case_value(ns, "@autograd", "mul", [w, 2 * w], torch.ones(3, 2))
+    assert torch.equal(ga, 2 * w) and torch.equal(gb, w)
+    (first, ), (second, ) = case_value(ns, "@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 2, lr=0.5)
+    assert torch.equal(first, w - 0.5) and torch.equal(second, w - 1)
+    clipped, none = case_value(ns, "@clip_gradients", "clip", [torch.full((4,), 3.0), None], 1.0)
+    assert none is None and torch.allclose(clipped.norm(), torch.tensor(1.0))
+    assert case_value(ns, "@with_files", "read", {"a.txt": "héllo"}, ("a.txt", 2)) == "hé"
+    assert case_value(ns, "@iterate", "count", [5, 6, 7]) == [0, 1, 2]
+    assert case_value(ns, "@nope", 1) == {"raised": "NameError"}
+
+
+def test_a_spec_whose_solution_raises_a_name_error_is_refused(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    spec = trusted.spec_path(kit.root, TOY)
+    spec.write_text(spec.read_text().replace('Case("add", 40, 2)', 'Case("@no_such_driver", 1)'))
+    with pytest.raises(GraderError, match="raised NameError"):
+        trusted.reference(spec, kit.solution(TOY), tmp_path / "ref")
+
+
 def check(want, got, **options):
     opts = {"rtol": None, "atol": 0.0, "dtype": True, **options}
     wa, ga = {}, {}

@@ -1,0 +1,141 @@
+"""Drivers of the trusted compare: calls that take more than ``f(*args)``.
+
+A case whose call starts with ``@`` runs a driver from this module instead of a notebook
+function: ``Case("@module", "RMSNorm", (8,), {}, state, [x])`` calls ``module(namespace,
+"RMSNorm", (8,), {}, state, [x])`` in the student's kernel (and in the reference
+subprocess on the solution), which builds the student's ``RMSNorm(8)``, loads ``state``
+and returns its output for ``x``. Drivers are glue, not answers: they are imported into
+the student's kernel (like ``grader.trusted_runner``) and only turn plain inputs into the
+objects a notebook's API takes (modules with given weights, parameters with gradients,
+files, iterators) and its results back into plain data. The grade is decided outside the
+kernel by ``grader.trusted`` as for any case.
+
+- ``module``: a module with given weights; its output, or output and gradients.
+- ``autograd``: a function (or ``Function.apply``) on tensors; output and input gradients.
+- ``optimizer_steps``: an optimizer class over given parameters, stepped on given gradients.
+- ``clip_gradients``: a function that rescales ``.grad`` in place; the gradients after it.
+- ``with_files``: a function that reads paths; the contents are written to a temporary
+  folder first.
+- ``iterate``: a function that returns an iterator; its items as a list.
+
+Tested in ``grader/tests/test_trusted.py``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from grader.trusted_runner import lookup
+
+
+def target(namespace: dict, call: str, init=None):
+    """``namespace[call]``, or the method ``"Class.method"`` of ``Class(*init[0], **init[1])``."""
+    if init is None:
+        return lookup(namespace, call)
+    head, method = call.rsplit(".", 1)
+    args, kwargs = init
+    return getattr(lookup(namespace, head)(*args, **kwargs), method)
+
+
+def _leaves(tensors):
+    return [t.detach().clone().requires_grad_(True) for t in tensors]
+
+
+def _grads(tensors):
+    import torch
+
+    return [torch.zeros_like(t) if t.grad is None else t.grad.detach() for t in tensors]
+
+
+def module(namespace: dict, cls: str, init_args, init_kwargs, state, inputs, grad_output=None,
+           method: str = "forward"):
+    """``cls(*init_args, **init_kwargs)`` with ``load_state_dict(state)`` (strict), called
+    on ``inputs``. Returns its output, or with ``grad_output`` (a tensor of the output's
+    shape): ``(output, [gradient of each floating-point input], {parameter name: gradient})``.
+    """
+    import torch
+
+    obj = lookup(namespace, cls)(*init_args, **init_kwargs)
+    if state:
+        obj.load_state_dict(state)
+    if grad_output is None:
+        with torch.no_grad():
+            return getattr(obj, method)(*inputs)
+    inputs = [x.detach().clone().requires_grad_(True) if torch.is_tensor(x) and x.is_floating_point()
+              else x for x in inputs]
+    out = getattr(obj, method)(*inputs)
+    out.backward(grad_output)
+    params = dict(obj.named_parameters())
+    return (out.detach(), _grads([x for x in inputs if torch.is_tensor(x) and x.requires_grad]),
+            {name: g for name, g in zip(params, _grads(list(params.values())))})
+
+
+def autograd(namespace: dict, call: str, inputs, grad_output, **kwargs):
+    """``call(*inputs, **kwargs)`` on fresh leaf copies of the tensors ``inputs``, then
+    ``backward(grad_output)``: ``(output, [gradient of each input])``."""
+    leaves = _leaves(inputs)
+    out = lookup(namespace, call)(*leaves, **kwargs)
+    out.backward(grad_output)
+    return out.detach(), _grads(leaves)
+
+
+def optimizer_steps(namespace: dict, cls: str, params, grads, **hyper):
+    """``cls(params, **hyper)``, then for each list of ``grads``: set ``.grad``, ``step()``.
+    Returns the parameters after each step (a list per step)."""
+    import torch
+
+    leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    optimizer = lookup(namespace, cls)(leaves, **hyper)
+    history = []
+    for step in grads:
+        for p, g in zip(leaves, step):
+            p.grad = None if g is None else g.detach().clone()
+        optimizer.step()
+        history.append([p.detach().clone() for p in leaves])
+    return history
+
+
+def clip_gradients(namespace: dict, call: str, grads, *args, **kwargs):
+    """Parameters with these ``.grad`` (``None``: no gradient), ``call(params, *args)``; the
+    gradients afterwards (``None`` stays ``None``)."""
+    import torch
+
+    params = []
+    for g in grads:
+        p = torch.nn.Parameter(torch.zeros_like(g) if g is not None else torch.zeros(1))
+        p.grad = None if g is None else g.detach().clone()
+        params.append(p)
+    lookup(namespace, call)(params, *args, **kwargs)
+    return [None if p.grad is None else p.grad.detach() for p in params]
+
+
+def with_files(namespace: dict, call: str, files: dict, args=(), kwargs=None, init=None):
+    """Write ``files`` ({name: str or bytes}) into a new temporary folder, then call ``call``
+    with every argument (positional or keyword) that equals a file's name replaced by its
+    path."""
+    with tempfile.TemporaryDirectory(prefix="lmkit-case-") as folder:
+        paths = {}
+        for name, content in files.items():
+            paths[name] = os.path.join(folder, os.path.basename(name))
+            mode, enc = ("wb", None) if isinstance(content, bytes) else ("w", "utf-8")
+            with open(paths[name], mode, encoding=enc, newline="" if enc else None) as f:
+                f.write(content)
+
+        def path(value):
+            return paths.get(value, value) if type(value) is str else value
+
+        function = target(namespace, call, init)
+        return function(*[path(a) for a in args], **{k: path(v) for k, v in (kwargs or {}).items()})
+
+
+def iterate(namespace: dict, call: str, *args, init=None, limit: int = 1_000_000, **kwargs):
+    """``list(call(*args, **kwargs))`` (at most ``limit`` items); a list argument is passed
+    as an iterator over it (a stream, not a sequence)."""
+    function = target(namespace, call, init)
+    result = function(*[iter(a) if type(a) is list else a for a in args], **kwargs)
+    items = []
+    for item in result:
+        items.append(item)
+        if len(items) >= limit:
+            break
+    return items
