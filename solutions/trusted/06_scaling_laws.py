@@ -7,7 +7,9 @@ Not covered (their in-kernel tests alone decide):
 - ``test_bootstrap_ci``: the inputs include a callable (the statistic) and a DataFrame, and
   a correct answer is not one value: resampling may draw rows in any valid way, so it is
   checked by coverage and width, not against the reference's numbers.
-- ``test_predict_large_run`` and its three hidden follow-ups: the input is a stateful
+- ``test_predict_large_run`` and its three hidden follow-ups
+  (``test_predict_large_run_n_within_2x``, ``test_predict_large_run_n_within_1_5x``,
+  ``test_predict_large_run_loss``): the input is a stateful
   ``TrainingService`` object (not plain data) and the answer is judged against the service's
   hidden law with tolerances (a factor 2, 5 %...), not against the solution's output.
 """
