@@ -130,12 +130,18 @@ def spec_path(root: Path, lesson: str) -> Path:
     return Path(root) / "solutions" / "trusted" / f"{lesson}.py"
 
 
-def load_spec(path: Path) -> dict[str, list[Case]]:
-    """The ``CASES`` of a spec file (instructor code: run in the reference subprocess)."""
+def load_spec_module(path: Path):
+    """The spec file as a module (instructor code: run in the reference subprocess and in
+    tests, never in the grader process)."""
     module_spec = importlib.util.spec_from_file_location(f"trusted_{Path(path).stem}", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    cases = getattr(module, "CASES", None)
+    return module
+
+
+def load_spec(path: Path) -> dict[str, list[Case]]:
+    """The ``CASES`` of a spec file."""
+    cases = getattr(load_spec_module(path), "CASES", None)
     if not isinstance(cases, dict) or not all(
             isinstance(v, list) and v and all(isinstance(c, Case) for c in v) for v in cases.values()):
         raise GraderError(f"{path}: CASES must be {{test grade_id: [Case(...), ...]}}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import textwrap
 
 import numpy as np
 import pytest
@@ -172,6 +173,55 @@ def test_each_lessons_cases_run_on_its_solution_and_name_the_cells_they_leave(le
     doc = ast.get_docstring(ast.parse(spec.read_text())) or ""
     left = sorted(gid for gid in tests - covered if f"``{gid}``" not in doc)
     assert not left, f"{spec.name}: no cases and not named in its docstring: {left}"
+
+
+def mutants(lesson: str) -> list[tuple[str, str, int]]:
+    module = trusted.load_spec_module(trusted.spec_path(REPO_ROOT, lesson))
+    return [(lesson, gid, n) for gid, sources in getattr(module, "MUTANTS", {}).items()
+            for n in range(len(sources))]
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """``{lesson: (Trusted, solution module)}``, each reference computed once."""
+    from grader.nbmodule import load_notebook
+
+    made = {}
+
+    def get(lesson):
+        if lesson not in made:
+            folder = tmp_path_factory.mktemp(lesson)
+            solution = REPO_ROOT / "solutions" / f"{lesson}.ipynb"
+            trusted.reference(trusted.spec_path(REPO_ROOT, lesson), solution, folder)
+            cases, _ = runner.load_inputs(str(folder))
+            made[lesson] = (trusted.Trusted(lesson, folder, "", {g: len(c) for g, c in cases.items()}),
+                            load_notebook(solution, f"mutated_{lesson}"))
+        return made[lesson]
+    return get
+
+
+@pytest.mark.parametrize("lesson,gid,n", [m for lesson in SPECS for m in mutants(lesson)])
+def test_the_cases_catch_each_mutant_the_spec_lists(lesson, gid, n, references, tmp_path):
+    """A spec's ``MUTANTS`` ({test grade_id: [source, ...]}) are plausible wrong answers
+    (code run over the solution's definitions): each must fail that cell's cases, while the
+    solution itself passes them: cases that cannot fail are caught here."""
+    ref, module = references(lesson)
+    source = getattr(trusted.load_spec_module(trusted.spec_path(REPO_ROOT, lesson)), "MUTANTS")[gid][n]
+    cases, inputs = runner.load_inputs(str(ref.folder))
+    for name, code in (("solution", None), ("mutant", source)):
+        namespace = dict(vars(module))
+        if code:
+            exec(textwrap.dedent(code), namespace)
+        out = tmp_path / name
+        out.mkdir()
+        found: dict = {}
+        records = [runner.run_case(namespace, case, inputs, found) for case in cases[gid]]
+        runner.write(str(out), gid, {"records": records}, found)
+        reason = trusted.check_cell(ref, out, gid)
+        if code is None:
+            assert reason is None, f"the solution fails its own cases: {reason}"
+        else:
+            assert reason is not None, f"{lesson} {gid}: mutant {n} passes every case:\n{source}"
 
 
 def test_lesson_06_expects_the_solutions_value_errors(tmp_path):

@@ -100,3 +100,34 @@ CASES = {
         for _ in range(3)
     ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA).close(rtol=1e-9)],
 }
+
+# Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
+# the solution's definitions): floor division, a lost broadcast, no outlier clipping in
+# Huber, an unstable log-sum-exp, log10 for ln, N and D swapped.
+MUTANTS = {
+    "test_compute_to_tokens": ["def compute_to_tokens(c, n): return c // (6 * n)"],
+    "test_huber": ["""
+        import numpy as _np
+        def huber(r, delta=1e-3):
+            return 0.5 * _np.asarray(r, float) ** 2
+    """],
+    "test_chinchilla_objective": ["""
+        import numpy as _np
+        def chinchilla_objective(params, log_n, log_d, log_loss, delta=1e-3):
+            a, b, e, alpha, beta = params
+            w = _np.exp(_np.stack([a - alpha * log_n, b - beta * log_d, _np.full_like(log_n, e)]))
+            total = w.sum(axis=0)
+            r = _np.log(total) - log_loss
+            w = w / total
+            psi = _np.clip(r, -delta, delta)
+            grad = _np.array([psi @ w[0], psi @ w[1], psi @ w[2],
+                              -(psi * w[0]) @ log_n, -(psi * w[1]) @ log_d])
+            return float(huber(r, delta).sum()), grad
+    """],
+    "test_compute_optimal_allocation": ["""
+        _right = compute_optimal_allocation
+        def compute_optimal_allocation(c, **law):
+            n, d = _right(c, **law)
+            return d, n
+    """],
+}
