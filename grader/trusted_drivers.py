@@ -17,6 +17,8 @@ kernel by ``grader.trusted`` as for any case.
 - ``with_files``: a function that reads paths; the contents are written to a temporary
   folder first.
 - ``iterate``: a function that returns an iterator; its items as a list.
+- ``with_objects``: a function that takes objects (a config dataclass, a dtype); they are
+  built from plain data (a name to look up, or a call) first.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -139,3 +141,30 @@ def iterate(namespace: dict, call: str, *args, init=None, limit: int = 1_000_000
         if len(items) >= limit:
             break
     return items
+
+
+def with_objects(namespace: dict, call: str, objects: dict, args=(), kwargs=None, init=None):
+    """Build ``objects`` from plain data, then call ``call`` with every argument (positional
+    or keyword) that equals an object's name replaced by the object. A recipe is a dotted
+    name, looked up (``"torch.bfloat16"``), or ``(dotted name, args, kwargs)``, called
+    (``("ModelConfig", (), {"d_model": 64})``): ``{"cfg": (...), "dt": "torch.bfloat16"}``.
+    A dotted name resolves in the namespace, else its first part is imported."""
+    import importlib
+
+    def resolve(dotted: str):
+        head = dotted.split(".")[0]
+        return lookup(namespace if head in namespace else {head: importlib.import_module(head)}, dotted)
+
+    built = {}
+    for name, recipe in objects.items():
+        if type(recipe) is str:
+            built[name] = resolve(recipe)
+        else:
+            path, a, k = recipe
+            built[name] = resolve(path)(*a, **(k or {}))
+
+    def arg(value):
+        return built[value] if type(value) is str and value in built else value
+
+    function = target(namespace, call, init)
+    return function(*[arg(a) for a in args], **{k: arg(v) for k, v in (kwargs or {}).items()})
