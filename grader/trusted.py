@@ -45,6 +45,7 @@ import os
 import shutil
 import stat
 import sys
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ from grader.errors import GraderError
 
 MAX_OUTPUT_BYTES = 64 << 20   # per file the kernel writes; more is a failed case, never read
 MARKER = "# lmkit trusted compare:"  # first line of a runner cell
+CASE_LIMIT_MIN_S, CASE_LIMIT_FACTOR = 10.0, 50.0  # see case_limit
 SPEC_BUGS = {"NameError", "AttributeError", "ImportError", "ModuleNotFoundError"}
 RUNNER = MARKER + ''' {grade_id} (added by the grader; not part of your notebook)
 import grader.trusted_runner as _lmkit_runner
@@ -169,7 +171,11 @@ def reference(spec: Path, solution: Path, out: Path) -> None:
     loaded, decoded = runner.load_inputs(str(out))  # exactly what the kernel reads
     for gid, cell in cases.items():
         found: dict = {}
-        records = [runner.run_case(vars(module), case, decoded, found) for case in loaded[gid]]
+        records = []
+        for case in loaded[gid]:
+            start = time.perf_counter()
+            records.append(runner.run_case(vars(module), case, decoded, found))
+            inputs[gid][len(records) - 1]["limit"] = case_limit(time.perf_counter() - start)
         for n, record in enumerate(records):
             if "error" in record:
                 raise GraderError(f"{spec}: {gid} case {n}: the solution {record['error']}")
@@ -178,6 +184,14 @@ def reference(spec: Path, solution: Path, out: Path) -> None:
                                   f"{record['raised']} (a misspelt name in the case?)")
         options = [case.options() for case in cell]
         runner.write(str(out / "expected"), gid, {"records": records, "options": options}, found)
+    with open(out / "inputs.json", "w") as f:  # the same inputs, with each case's time limit
+        json.dump(inputs, f, allow_nan=True)
+
+
+def case_limit(reference_s: float) -> float:
+    """A case's time limit in the student's kernel: generous (a correct but slower solution
+    passes), yet an endless loop is cut long before the cell's timeout."""
+    return round(max(CASE_LIMIT_MIN_S, CASE_LIMIT_FACTOR * reference_s), 1)
 
 
 # --- what the grader does -------------------------------------------------------------------
@@ -411,6 +425,8 @@ def compare(want, got, want_arrays: dict, got_arrays: dict, options: dict, depth
     except ValueError:
         return "unreadable result"
     if kind == "number" and got_kind == "number":
+        if type(expected) is int and type(actual) is not int:  # a count returned as 48.0
+            return "wrong type"
         return None if _numbers_match(expected, actual, options) else "wrong value"
     if kind != got_kind:
         return "wrong type"
@@ -454,6 +470,8 @@ def check_record(want: dict, got, want_arrays, got_arrays, options) -> str | Non
         if type(got.get("raised")) is str and got["raised"] == want["raised"]:
             return None
         return "wrong result"
+    if got.get("raised") == "CaseTimeout":
+        return "timed out"
     if "raised" in got:
         name = got["raised"] if type(got["raised"]) is str else "?"
         return f"raised {name[:40]}"

@@ -188,6 +188,37 @@ def load_inputs(folder: str):
     return cases, arrays
 
 
+class CaseTimeout(BaseException):
+    """A case ran past its limit (a ``BaseException``: ``except Exception`` does not stop it)."""
+
+
+def _alarm(signum, frame):
+    raise CaseTimeout
+
+
+def timed_case(namespace: dict, case: dict, inputs, arrays: dict) -> dict:
+    """``run_case`` under the case's time limit (``"limit"``, seconds, set by the grader from
+    the reference's time): a function that runs past it is stopped (``{"raised":
+    "CaseTimeout"}``), so an endless exercise costs its test cell's timeout once, not twice."""
+    import signal
+    import threading
+
+    limit = case.get("limit")
+    if not limit or threading.current_thread() is not threading.main_thread():
+        return run_case(namespace, case, inputs, arrays)
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, float(limit))
+        try:
+            return run_case(namespace, case, inputs, arrays)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except CaseTimeout:
+        return {"raised": "CaseTimeout"}
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_cell(namespace: dict, folder: str, grade_id: str) -> None:
     """The kernel's entry point: one test cell's cases, inputs from ``folder``, outputs
     written to ``folder/out``. When ``folder`` cannot be reached by its absolute path (a
@@ -197,7 +228,7 @@ def run_cell(namespace: dict, folder: str, grade_id: str) -> None:
         folder = os.path.join(os.pardir, os.path.basename(folder))
     cases, inputs = load_inputs(folder)
     arrays: dict = {}
-    records = [run_case(namespace, case, inputs, arrays) for case in cases[grade_id]]
+    records = [timed_case(namespace, case, inputs, arrays) for case in cases[grade_id]]
     write(os.path.join(folder, "out"), grade_id, {"records": records}, arrays)
     failed = sum("value" not in r and "raised" not in r for r in records)
     print(f"hidden checks of {grade_id}: {len(records)} run" + (f", {failed} not plain data" if failed else ""))

@@ -10,6 +10,7 @@ import ast
 import json
 import os
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -120,6 +121,28 @@ def test_compare_exact_close_shapes_dtypes_and_kinds():
     assert check(True, 1) == "wrong type" and check(torch.ones(2), np.ones(2, np.float32)) == "wrong type"
     assert check({1: b"a"}, {1: b"a"}) is None and check({1: b"a"}, {2: b"a"}) == "wrong keys"
     assert check(np.array([np.nan, 1.0]), np.array([np.nan, 1.0])) is None
+    assert check(48, 48.0) == "wrong type" and check(48, np.int64(48)) is None  # a count is an int
+    assert check(2.0, 2) is None and check(0.5, np.float32(0.5)) is None
+
+
+def spin(*args):
+    while True:
+        try:
+            sum(range(1000))
+        except Exception:  # noqa: BLE001 - a loop that swallows errors is still stopped
+            pass
+
+
+def test_a_case_past_its_time_limit_is_stopped_and_fails():
+    arrays: dict = {}
+    spec = json.loads(json.dumps(trusted.Case("spin", 1).inputs(arrays)))
+    start = time.perf_counter()
+    record = runner.timed_case({"spin": spin}, dict(spec, limit=0.3), arrays, {})
+    assert record == {"raised": "CaseTimeout"} and time.perf_counter() - start < 5
+    assert runner.timed_case({"spin": lambda x: x}, dict(spec, limit=5), arrays, {}) == {"value": 1}
+    opts = {"rtol": None, "atol": 0.0, "dtype": True}
+    assert trusted.check_record({"value": 1}, record, {}, {}, opts) == "timed out"
+    assert trusted.case_limit(0.001) == trusted.CASE_LIMIT_MIN_S and trusted.case_limit(2.0) == 100.0
 
 
 def test_a_raised_exception_matches_only_by_name():
@@ -169,6 +192,8 @@ def test_each_lessons_cases_run_on_its_solution_and_name_the_cells_they_leave(le
     solution = REPO_ROOT / "solutions" / f"{lesson}.ipynb"
     trusted.reference(spec, solution, tmp_path)
     covered = {p.stem for p in (tmp_path / "expected").glob("*.json")}
+    limits = [case["limit"] for cell in runner.load_inputs(str(tmp_path))[0].values() for case in cell]
+    assert min(limits) >= trusted.CASE_LIMIT_MIN_S  # every case gets a time limit
     tests = {ipynb.grade_id(c) for c in ipynb.read(solution).cells if ipynb.is_test(c)}
     doc = ast.get_docstring(ast.parse(spec.read_text())) or ""
     left = sorted(gid for gid in tests - covered if f"``{gid}``" not in doc)
