@@ -228,7 +228,10 @@ def run_cell(namespace: dict, folder: str, grade_id: str) -> None:
         folder = os.path.join(os.pardir, os.path.basename(folder))
     cases, inputs = load_inputs(folder)
     arrays: dict = {}
-    records = [timed_case(namespace, case, inputs, arrays) for case in cases[grade_id]]
+    records: list = []
+    for case in cases[grade_id]:  # after a case timed out, the rest of the cell fail fast
+        stopped = records and records[-1].get("raised") == "CaseTimeout"
+        records.append({"raised": "CaseTimeout"} if stopped else timed_case(namespace, case, inputs, arrays))
     write(os.path.join(folder, "out"), grade_id, {"records": records}, arrays)
     failed = sum("value" not in r and "raised" not in r for r in records)
     print(f"hidden checks of {grade_id}: {len(records)} run" + (f", {failed} not plain data" if failed else ""))

@@ -96,6 +96,33 @@ def test_drivers_build_modules_gradients_optimizers_files_and_iterators():
     assert case_value(ns, "@nope", 1) == {"raised": "NameError"}
 
 
+def test_drivers_build_objects_and_nested_modules_from_recipes():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Config:
+        width: int = 2
+
+    class Scaled(torch.nn.Module):
+        def __init__(self, inner, factor):
+            super().__init__()
+            self.inner, self.factor = inner, factor
+
+        def forward(self, x):
+            return self.factor * self.inner(x)
+
+    ns = {"Config": Config, "Lin": lambda d_in, d_out: torch.nn.Linear(d_in, d_out, bias=False),
+          "Scaled": Scaled, "area": lambda cfg, dtype: cfg.width * torch.tensor(0, dtype=dtype).element_size()}
+    assert case_value(ns, "@with_objects", "area", {"c": ("Config", (), {"width": 3}), "t": "torch.float16"},
+                      ("c", "t")) == 6
+    w, x = torch.randn(3, 2), torch.randn(4, 2)
+    recipe = {"class": "Scaled", "args": [{"class": "Lin", "args": [2, 3], "state": {"weight": w}}, 2.0],
+              "attrs": {"tag": "s"}}
+    assert torch.allclose(case_value(ns, "@with_module", "Scaled.forward", recipe, (x,)), 2 * x @ w.T)
+    out, (gx,), grads = case_value(ns, "@with_module", "Scaled.forward", recipe, (x,), grad_output=torch.ones(4, 3))
+    assert torch.allclose(gx, 2 * w.sum(0).expand(4, 2)) and set(grads) == {"inner.weight"}
+
+
 def test_a_spec_whose_solution_raises_a_name_error_is_refused(tmp_path):
     kit = make_kit(tmp_path / "kit")
     spec = trusted.spec_path(kit.root, TOY)
@@ -143,6 +170,18 @@ def test_a_case_past_its_time_limit_is_stopped_and_fails():
     opts = {"rtol": None, "atol": 0.0, "dtype": True}
     assert trusted.check_record({"value": 1}, record, {}, {}, opts) == "timed out"
     assert trusted.case_limit(0.001) == trusted.CASE_LIMIT_MIN_S and trusted.case_limit(2.0) == 100.0
+
+
+def test_after_a_timed_out_case_the_rest_of_the_cell_fail_without_running(tmp_path):
+    arrays: dict = {}
+    cells = {"test_spin": [dict(trusted.Case("spin", n).inputs(arrays), limit=0.3) for n in range(3)]}
+    runner.write(str(tmp_path), "inputs", cells, arrays)
+    (tmp_path / "out").mkdir()
+    start = time.perf_counter()
+    runner.run_cell({"spin": spin}, str(tmp_path), "test_spin")
+    assert time.perf_counter() - start < 2  # one limit, not three
+    records = json.loads((tmp_path / "out" / "test_spin.json").read_text())["records"]
+    assert records == [{"raised": "CaseTimeout"}] * 3
 
 
 def test_a_raised_exception_matches_only_by_name():
