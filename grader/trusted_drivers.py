@@ -19,6 +19,7 @@ kernel by ``grader.trusted`` as for any case.
 - ``iterate``: a function that returns an iterator; its items as a list.
 - ``with_objects``: a function that takes objects (a config dataclass, a dtype); they are
   built from plain data (a name to look up, or a call) first.
+- ``launch``: a Triton kernel launched on a grid over given tensors; the tensors it wrote.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -168,3 +169,12 @@ def with_objects(namespace: dict, call: str, objects: dict, args=(), kwargs=None
 
     function = target(namespace, call, init)
     return function(*[arg(a) for a in args], **{k: arg(v) for k, v in (kwargs or {}).items()})
+
+
+def launch(namespace: dict, kernel: str, grid, args, kwargs=None, outputs=()):
+    """``kernel[grid](*args, **kwargs)`` (a Triton kernel: tensors, ints, floats, and its
+    ``tl.constexpr`` parameters by keyword); returns ``[args[i] for i in outputs]``, the
+    tensors it wrote, after the launch."""
+    args = list(args)
+    lookup(namespace, kernel)[tuple(grid)](*args, **(kwargs or {}))
+    return [args[i] for i in outputs]
