@@ -20,6 +20,9 @@ kernel by ``grader.trusted`` as for any case.
 - ``with_objects``: a function that takes objects (a config dataclass, a dtype); they are
   built from plain data (a name to look up, or a call) first.
 - ``launch``: a Triton kernel launched on a grid over given tensors; the tensors it wrote.
+- ``with_module``: a function (or an unbound method) that takes a module first; the module
+  is built from a plain recipe (nested modules, e.g. RoPE, built first), loaded with given
+  weights; its result, or output and gradients.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -178,3 +181,39 @@ def launch(namespace: dict, kernel: str, grid, args, kwargs=None, outputs=()):
     args = list(args)
     lookup(namespace, kernel)[tuple(grid)](*args, **(kwargs or {}))
     return [args[i] for i in outputs]
+
+
+def with_module(namespace: dict, call: str, recipe: dict, args=(), kwargs=None, grad_output=None):
+    """``call(obj, *args, **kwargs)``, ``obj`` built from ``recipe``: ``{"class": name, "args":
+    [...], "kwargs": {...}, "state": {name: tensor}, "attrs": {name: value}}`` (only
+    ``class`` required): constructed, ``load_state_dict(state)`` (strict), attributes set
+    (``context_length``). A dict with a ``"class"`` key in a recipe's ``args`` or ``kwargs``
+    is a recipe too, built first (the RoPE module an attention layer takes, the layers of an
+    ``nn.Sequential``). ``call``: a function that takes the module first (``"generate"``) or
+    an unbound method (``"MultiHeadSelfAttention.forward"``). Returns its result; with
+    ``grad_output``, ``(output, [gradient of each floating-point tensor of args], {parameter
+    name: gradient})`` as ``module``."""
+    import torch
+
+    def build(node):
+        if type(node) is not dict or "class" not in node:
+            return node
+        obj = lookup(namespace, node["class"])(*[build(a) for a in node.get("args", ())],
+                                               **{k: build(v) for k, v in node.get("kwargs", {}).items()})
+        if node.get("state"):
+            obj.load_state_dict(node["state"])
+        for name, value in node.get("attrs", {}).items():
+            setattr(obj, name, value)
+        return obj
+
+    obj, function, kwargs = build(recipe), lookup(namespace, call), kwargs or {}
+    if grad_output is None:
+        with torch.no_grad():
+            return function(obj, *args, **kwargs)
+    args = [a.detach().clone().requires_grad_(True) if torch.is_tensor(a) and a.is_floating_point()
+            else a for a in args]
+    out = function(obj, *args, **kwargs)
+    out.backward(grad_output)
+    params = dict(obj.named_parameters())
+    return (out.detach(), _grads([a for a in args if torch.is_tensor(a) and a.requires_grad]),
+            {name: g for name, g in zip(params, _grads(list(params.values())))})

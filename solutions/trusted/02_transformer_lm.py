@@ -1,0 +1,602 @@
+"""Trusted cases of lesson 02 (``grader.trusted``): hidden inputs, compared outside the kernel.
+
+Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
+graded test cell below also keeps its in-kernel test; it scores only if both pass.
+
+Modules are built with the given weights (``@module``; ``@with_module`` when the
+constructor takes a RoPE module, and for ``generate``'s fake models, made of torch's own
+modules so that a bug elsewhere in the notebook does not cost ``generate`` its points).
+Float32 results are compared at tolerances that another correct order of the same sums
+meets (checked against PyTorch's own functions and float64 computations); what the
+docstrings leave open stays with the in-kernel tests: the random initializations, the
+``dtype``/``device`` arguments (not plain data), the uniform draw of ``get_batch``'s start
+positions (its cases use corpora of exactly ``context_length + 1`` tokens: one window, so
+the batch is determined), and ``generate``'s random samples (its cases are greedy, or
+sample from a distribution that keeps one token: a tiny ``top_p`` or temperature).
+
+Not covered (their in-kernel tests alone decide):
+- ``test_save_checkpoint`` and ``test_load_checkpoint``: the functions take a model and an
+  optimizer (objects, not plain data) and write or read a file; the answer is the file's
+  format, which the in-kernel tests check with torch's own modules and ``torch.load``.
+"""
+import math
+
+import numpy as np
+import torch
+
+from grader.trusted import Case
+
+gen = torch.Generator().manual_seed(20260202)
+rng = np.random.default_rng(20260202)
+
+
+def randn(*shape, scale=1.0, dtype=torch.float32):
+    return (torch.randn(*shape, generator=gen) * scale).to(dtype)
+
+
+def weight(d_out, d_in):
+    """A Linear weight at the lesson's initial scale."""
+    return randn(d_out, d_in, scale=math.sqrt(2 / (d_in + d_out)))
+
+
+def gains(d):
+    return 0.5 + torch.rand(d, generator=gen)
+
+
+def ids(high, *shape):
+    return torch.randint(0, high, shape, generator=gen)
+
+
+def rope(theta, d_k, max_seq_len):
+    return {"class": "RotaryPositionalEmbedding", "args": (theta, d_k, max_seq_len)}
+
+
+def attn_state(d, prefix=""):
+    return {f"{prefix}{n}_proj.weight": weight(d, d) for n in ("q", "k", "v", "output")}
+
+
+def ffn_state(d, d_ff, prefix=""):
+    return {f"{prefix}w1.weight": weight(d_ff, d), f"{prefix}w2.weight": weight(d, d_ff),
+            f"{prefix}w3.weight": weight(d_ff, d)}
+
+
+def block_state(d, d_ff, prefix=""):
+    return {f"{prefix}ln1.weight": gains(d), f"{prefix}ln2.weight": gains(d), **attn_state(d, f"{prefix}attn."),
+            **ffn_state(d, d_ff, f"{prefix}ffn.")}
+
+
+def lm_state(vocab, d, layers, d_ff):
+    state = {"token_embeddings.weight": randn(vocab, d)}
+    for i in range(layers):
+        state |= block_state(d, d_ff, f"layers.{i}.")
+    return state | {"ln_final.weight": gains(d), "lm_head.weight": weight(vocab, d)}
+
+
+def mask(*shape):
+    """A random boolean mask whose first key is always allowed."""
+    m = torch.rand(*shape, generator=gen) > 0.4
+    m[..., 0] = True
+    return m
+
+
+def steps(shapes, n, scale=1.0, dtype=torch.float32, none=()):
+    """n steps of gradients for parameters of these shapes; ``none``: (step, index) without."""
+    return [[None if (t, i) in none else randn(*shape, scale=scale, dtype=dtype) for i, shape in enumerate(shapes)]
+            for t in range(n)]
+
+
+FLOAT32 = dict(rtol=2e-5, atol=2e-6)     # one matmul or normalization in float32
+DEEP = dict(rtol=1e-4, atol=2e-5)         # attention, blocks and the LM: many float32 sums
+
+# --- modules -----------------------------------------------------------------------------
+_MHSA = attn_state(16)
+_MHSA_ROPE = {"class": "MultiHeadSelfAttention", "args": (16, 4), "kwargs": {"rope": rope(10_000.0, 4, 32)},
+              "state": _MHSA}
+_BLOCK = block_state(16, 24)
+_BLOCK_ROPE = {"class": "TransformerBlock", "args": (16, 4, 24), "kwargs": {"rope": rope(10_000.0, 4, 32)},
+               "state": _BLOCK}
+_BLOCK_ROPE_EPS = {**_BLOCK_ROPE, "kwargs": {"rope": rope(10_000.0, 4, 32), "eps": 0.1}}
+_LM = (23, 12, 16, 2, 4, 24)   # vocab_size, context_length, d_model, num_layers, num_heads, d_ff
+_LM_STATE = lm_state(23, 16, 2, 24)
+_LM_STATE2 = lm_state(23, 16, 2, 24)
+_POS = torch.tensor([5, 0, 31, 7, 7, 2, 30])
+_CAUSAL = torch.ones(7, 7, dtype=torch.bool).tril()
+_QQ = randn(2, 5, 16, scale=100)
+_ROW_OFF = mask(4, 4)
+_ROW_OFF[1] = False   # query 1 may attend to nothing
+
+
+# --- generate's fake models, from torch's own modules ----------------------------------------
+def _successor_table(vocab=10):
+    """Logits (vocab, vocab) whose row i peaks at (i + 1) % vocab, 3 above the others."""
+    table = -2 * torch.rand(vocab, vocab, generator=gen)
+    table[torch.arange(vocab), (torch.arange(vocab) + 1) % vocab] = 3.0
+    return table
+
+
+def _window_model():
+    """Embedding, one encoder layer (every position sees the whole window), linear head."""
+    with torch.random.fork_rng():
+        torch.manual_seed(153)
+        model = torch.nn.Sequential(torch.nn.Embedding(12, 8), torch.nn.TransformerEncoderLayer(
+            8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), torch.nn.Linear(8, 12))
+    return {k: v.detach().clone() * (4 if k.startswith("2.") else 1)  # a larger head: clear argmaxes
+            for k, v in model.state_dict().items()}
+
+
+_SUCCESSOR = {"class": "torch.nn.Embedding", "args": (10, 10), "state": {"weight": _successor_table()}}
+_HUGE = {"class": "torch.nn.Embedding", "args": (3, 3),
+         "state": {"weight": torch.tensor([[1e4, 1e4 - 1, -1e4]] * 3)}}
+_WINDOW = {"class": "torch.nn.Sequential", "state": _window_model(), "attrs": {"context_length": 4},
+           "args": ({"class": "torch.nn.Embedding", "args": (12, 8)},
+                    {"class": "torch.nn.TransformerEncoderLayer", "args": (8, 2),
+                     "kwargs": {"dim_feedforward": 16, "dropout": 0.0, "batch_first": True}},
+                    {"class": "torch.nn.Linear", "args": (8, 12)})}
+_WINDOW_EOS = 10
+
+CASES = {
+    "test_Linear": [
+        Case("@module", "Linear", (5, 3), {}, {"weight": weight(3, 5)}, [randn(2, 3, 5)],
+             randn(2, 3, 3)).close(**FLOAT32),  # output and gradients
+        Case("@module", "Linear", (4, 4), {}, {"weight": weight(4, 4)}, [randn(6, 4)],
+             randn(6, 4)).close(**FLOAT32),  # square: W x is not W^T x
+        Case("@module", "Linear", (7, 2), {}, {"weight": weight(2, 7)}, [randn(7)]).close(**FLOAT32),  # no batch
+        Case("@module", "Linear", (3, 6), {}, {"weight": weight(6, 3)}, [randn(2, 1, 4, 3, scale=10)]
+             ).close(**FLOAT32),
+    ],
+    "test_Embedding": [
+        Case("@module", "Embedding", (10, 4), {}, {"weight": randn(10, 4)}, [torch.tensor([[1, 2, 2], [9, 0, 1]])],
+             randn(2, 3, 4)).close(rtol=1e-6, atol=1e-7),  # repeated ids: gradients add up
+        Case("@module", "Embedding", (7, 3), {}, {"weight": randn(7, 3)}, [torch.tensor(6)]
+             ).close(rtol=1e-6, atol=1e-7),  # a 0-d id
+        Case("@module", "Embedding", (50, 5), {}, {"weight": randn(50, 5)}, [ids(20, 2, 3, 4)],
+             randn(2, 3, 4, 5)).close(rtol=1e-6, atol=1e-7),
+    ],
+    "test_RMSNorm": [
+        Case("@module", "RMSNorm", (8,), {"eps": 1e-5}, {"weight": gains(8)}, [randn(2, 3, 8, scale=5)],
+             randn(2, 3, 8)).close(**FLOAT32),
+        Case("@module", "RMSNorm", (8,), {"eps": 0.5}, {"weight": gains(8)}, [randn(4, 8, scale=0.3)],
+             randn(4, 8)).close(**FLOAT32),  # eps inside the square root
+        Case("@module", "RMSNorm", (6,), {}, {"weight": gains(6)},  # a zero row stays finite
+             [torch.cat([torch.zeros(1, 6), randn(2, 6)])]).close(**FLOAT32),
+        Case("@module", "RMSNorm", (8,), {}, {"weight": gains(8)}, [randn(4, 8, scale=1000, dtype=torch.float16)]
+             ).close(rtol=2e-3, atol=1e-3),  # float16 in and out, x**2 in float32
+        Case("@module", "RMSNorm", (8,), {}, {"weight": gains(8)}, [randn(3, 8, scale=300, dtype=torch.bfloat16)]
+             ).close(rtol=1e-2, atol=1e-2),
+        Case("@module", "RMSNorm", (5,), {}, {"weight": gains(5)}, [randn(3, 5, dtype=torch.float64)]
+             ).close(**FLOAT32),  # float64 stays float64 (computing it in float32 is allowed)
+    ],
+    "test_SwiGLU": [
+        Case("@module", "SwiGLU", (8, 24), {}, ffn_state(8, 24), [randn(2, 5, 8)], randn(2, 5, 8)).close(**FLOAT32),
+        Case("@module", "SwiGLU", (8, 24), {}, ffn_state(8, 24), [randn(3, 8, scale=20)]
+             ).close(rtol=2e-5, atol=1e-5),  # large pre-activations
+        Case("@module", "SwiGLU", (4, 6), {}, ffn_state(4, 6), [randn(4)]).close(**FLOAT32),
+    ],
+    "test_RotaryPositionalEmbedding": [
+        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {}, [randn(2, 7, 8), _POS],
+             randn(2, 7, 8)).close(rtol=1e-5, atol=1e-5),
+        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {},
+             [randn(2, 3, 6, 8), torch.arange(6)]).close(rtol=1e-5, atol=1e-5),  # (batch, heads, seq, d_k)
+        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {},
+             [randn(2, 3, 6, 8), ids(32, 2, 1, 6)]).close(rtol=1e-5, atol=1e-5),  # per-sequence positions
+        Case("@module", "RotaryPositionalEmbedding", (500.0, 4, 10), {}, {},
+             [randn(10, 4), torch.arange(10)]).close(rtol=1e-5, atol=1e-5),  # theta
+        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 16, 4096), {}, {},
+             [randn(5, 16), torch.tensor([4095, 4000, 3001, 2048, 17])]).close(rtol=1e-3, atol=5e-3),  # long
+        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 64), {}, {},
+             [randn(6, 8, dtype=torch.float16), torch.arange(58, 64)]).close(rtol=1e-2, atol=1e-2),  # float16 out
+    ],
+    "test_softmax": [
+        Case("softmax", randn(2, 3, 4, 5), dim=-1).close(rtol=1e-5, atol=1e-8),
+        Case("softmax", randn(2, 3, 4, 5), dim=0).close(rtol=1e-5, atol=1e-8),
+        Case("softmax", randn(2, 3, 4, 5, scale=5), 2).close(rtol=1e-5, atol=1e-8),
+        Case("softmax", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 3]]), dim=-1
+             ).close(rtol=1e-5, atol=1e-8),  # exp(1e4) overflows; the second row sits far below the first
+        Case("softmax", torch.tensor([[0.0, -math.inf, 1.0], [-math.inf, 2.0, -math.inf]]), dim=1
+             ).close(rtol=1e-5, atol=0.0),  # -inf: exact zeros
+        Case("softmax", randn(4, 9, scale=20, dtype=torch.float16), dim=-1).close(rtol=4e-3, atol=1e-4),
+        Case("softmax", randn(3, 6, dtype=torch.float64), dim=0).close(rtol=1e-10, atol=1e-14),
+        Case("@autograd", "softmax", [randn(3, 7, scale=3)], randn(3, 7), dim=-1).close(rtol=1e-5, atol=1e-6),
+    ],
+    "test_scaled_dot_product_attention": [
+        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5)
+             ).close(**DEEP),  # d_v != d_k
+        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5), mask(4, 6)
+             ).close(**DEEP),
+        Case("scaled_dot_product_attention", randn(2, 3, 5, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 4),
+             mask=mask(2, 1, 5, 7)).close(**DEEP),  # a mask that broadcasts over heads
+        Case("scaled_dot_product_attention", _QQ, _QQ, _QQ, _CAUSAL[:5, :5]).close(**DEEP),  # large scores
+        Case("scaled_dot_product_attention", randn(2, 4, 8), randn(2, 4, 8), randn(2, 4, 3),
+             torch.zeros(4, 4, dtype=torch.bool)).close(**DEEP),  # attends to nothing: zeros
+        Case("@autograd", "scaled_dot_product_attention", [randn(2, 4, 8), randn(2, 4, 8), randn(2, 4, 6)],
+             randn(2, 4, 6), mask=_ROW_OFF).close(**DEEP),  # an all-False row: zeros, no NaN gradient
+        Case("scaled_dot_product_attention", *(randn(2, 3, 4, dtype=torch.float64) for _ in range(3)),
+             _CAUSAL[:3, :3]).close(rtol=1e-10, atol=1e-12),
+        Case("scaled_dot_product_attention", *(randn(2, 6, 8, dtype=torch.float16) for _ in range(3)),
+             _CAUSAL[:6, :6]).close(rtol=2e-2, atol=2e-2),  # float16 stays float16
+    ],
+    "test_MultiHeadSelfAttention": [
+        Case("@module", "MultiHeadSelfAttention", (16, 4), {}, _MHSA, [randn(2, 7, 16)],
+             randn(2, 7, 16)).close(**DEEP),  # no RoPE
+        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE, [randn(2, 7, 16)], None,
+             randn(2, 7, 16)).close(**DEEP),
+        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE,
+             [randn(2, 7, 16), torch.stack([torch.arange(7), torch.arange(7) + 20])]).close(**DEEP),  # (batch, seq)
+        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE,
+             [randn(7, 16), torch.tensor([9, 3, 4, 30, 11, 12, 0])]).close(**DEEP),
+        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE, [randn(2, 3, 5, 16)]).close(**DEEP),
+        Case("@module", "MultiHeadSelfAttention", (8, 1), {}, attn_state(8), [randn(1, 3, 8)]).close(**DEEP),
+    ],
+    "test_TransformerBlock": [
+        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE, [randn(2, 9, 16)], None,
+             randn(2, 9, 16)).close(**DEEP),
+        Case("@module", "TransformerBlock", (16, 4, 24), {}, _BLOCK, [randn(2, 9, 16)]).close(**DEEP),  # NoPE
+        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE_EPS, [randn(2, 9, 16, scale=0.1)]
+             ).close(**DEEP),  # eps reaches both norms
+        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE, [randn(9, 16), torch.arange(9) + 4]
+             ).close(**DEEP),
+    ],
+    "test_TransformerLM": [
+        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE, [ids(23, 2, 12)]).close(**DEEP),
+        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE, [ids(23, 3, 5)]).close(**DEEP),
+        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE,
+             [ids(23, 2, 10), torch.stack([torch.arange(10), torch.arange(10) + 2])]).close(**DEEP),
+        Case("@module", "TransformerLM", _LM, {}, _LM_STATE2, [ids(23, 12)]).close(**DEEP),  # default theta, no batch
+        Case("@module", "TransformerLM", _LM, {"eps": 0.05}, _LM_STATE2, [ids(23, 2, 6)],
+             randn(2, 6, 23)).close(**DEEP),  # gradients of every parameter
+    ],
+    "test_cross_entropy": [
+        Case("cross_entropy", randn(8, 11), ids(11, 8)).close(**FLOAT32),
+        Case("cross_entropy", randn(2, 5, 11, scale=3), ids(11, 2, 5)).close(**FLOAT32),  # every batch dimension
+        Case("cross_entropy", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, 1e4]]), torch.tensor([1, 0])
+             ).close(**FLOAT32),  # log-sum-exp
+        Case("cross_entropy", torch.zeros(4, 50), ids(50, 4)).close(**FLOAT32),  # ln V
+        Case("cross_entropy", randn(4, 3, 50, scale=10, dtype=torch.float16), ids(50, 4, 3)
+             ).close(**FLOAT32),  # float16 in, float32 out
+        Case("cross_entropy", randn(5, 3, dtype=torch.float64), ids(3, 5)).close(rtol=1e-10, atol=1e-14),
+        Case("cross_entropy", torch.tensor([[0.0, -math.inf], [3.0, -math.inf]]), torch.tensor([0, 0])
+             ).close(**FLOAT32),  # -inf logits of other tokens
+        Case("@autograd", "cross_entropy", [randn(6, 9, scale=30)], torch.tensor(1.0), targets=ids(9, 6)
+             ).close(**FLOAT32),
+        Case("@autograd", "cross_entropy", [torch.tensor([[1e4, 1e4 - 5, -1e4]])], torch.tensor(1.0),
+             targets=torch.tensor([2])).close(**FLOAT32),
+    ],
+    "test_AdamW": [
+        Case("@optimizer_steps", "AdamW", [randn(5, 3), randn(4), randn(2)],
+             steps(((5, 3), (4,), (2,)), 10, none={(3, 1), (7, 1)} | {(t, 2) for t in range(10)}),  # grads missing
+             lr=0.1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1).close(rtol=1e-5, atol=1e-6),
+        Case("@optimizer_steps", "AdamW", [randn(3, 4), randn(6)], steps(((3, 4), (6,)), 20)
+             ).close(rtol=1e-5, atol=1e-6),  # the defaults
+        Case("@optimizer_steps", "AdamW", [randn(7)], steps(((7,),), 6, scale=0.1), lr=0.05, betas=(0.5, 0.6),
+             eps=0.1, weight_decay=0.5).close(rtol=1e-5, atol=1e-6),  # eps as large as the gradients
+        Case("@optimizer_steps", "AdamW", [torch.tensor([1.0, -2.0, 3.0])], [[torch.tensor([0.01, -100.0, 2.0])]],
+             lr=0.5, weight_decay=0.0).close(rtol=1e-5, atol=1e-6),  # the first step: lr against the sign
+        Case("@optimizer_steps", "AdamW", [randn(4, dtype=torch.float64)], steps(((4,),), 8, dtype=torch.float64),
+             lr=0.01, weight_decay=0.2).close(rtol=1e-6, atol=1e-9),  # float32 scalars allowed
+    ],
+    "test_lr_cosine_schedule": [
+        Case("lr_cosine_schedule", t, *schedule).close(rtol=1e-9, atol=1e-15)
+        for schedule, ts in (((1.0, 0.1, 7, 21), (0, 1, 6, 7, 8, 14, 20, 21, 22, 100)),
+                             ((3e-3, 3e-4, 100, 2000), (0, 50, 99, 100, 101, 1000, 1999, 2000, 5000)),
+                             ((2.0, 0.2, 0, 10), (0, 5, 10, 11)),  # no warm-up
+                             ((1e-2, 0.0, 5, 6), (4, 5, 6, 7)))
+        for t in ts
+    ],
+    "test_gradient_clipping": [
+        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=10), randn(5, scale=10),
+                                                      randn(2, 2, scale=10)], 1.0).close(rtol=1e-5, atol=1e-7),
+        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=0.01), randn(5, scale=0.01)],
+             1.0).close(rtol=1e-6, atol=0.0),  # below the limit: unchanged
+        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=3), None, randn(2, 2, scale=3)],
+             0.5).close(rtol=1e-5, atol=1e-7),  # a parameter without a gradient
+        Case("@clip_gradients", "gradient_clipping", [torch.zeros(3), torch.zeros(2, 2)], 1.0),  # zeros stay zeros
+        Case("@clip_gradients", "gradient_clipping", [randn(4, scale=3), randn(3, scale=3)], 2.0,
+             eps=1.0).close(rtol=1e-5, atol=1e-7),
+        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=100, dtype=torch.bfloat16),
+                                                      randn(5, scale=100, dtype=torch.bfloat16)], 1.0
+             ).close(rtol=3e-2, atol=1e-3),  # bfloat16: a few units in the last place
+        Case("@clip_gradients", "gradient_clipping", [randn(6, scale=5, dtype=torch.float64)], 1.5).close(rtol=1e-6),
+        Case("@clip_gradients", "gradient_clipping", [None, None], 1.0),
+        Case("@clip_gradients", "gradient_clipping", [], 1.0),
+    ],
+    "test_get_batch": [  # corpora of context_length + 1 tokens: one window, so the batch is determined
+        Case("get_batch", np.array([60_000, 65_535, 1, 2, 3], dtype=np.uint16), 2, 4, "cpu"),
+        Case("get_batch", rng.integers(0, 65_536, 9).astype(np.uint16), 3, 8, "cpu"),
+        Case("get_batch", np.arange(100, 107, dtype=np.int32), 1, 6, "cpu"),
+        Case("get_batch", rng.integers(0, 2000, 13), 4, 12, "cpu"),
+    ],
+    # last: the endless sample's generate never returns (its first case times out, the rest fail fast)
+    "test_generate": [
+        Case("@with_module", "generate", _SUCCESSOR, [[3], 6], {"temperature": 0}),
+        Case("@with_module", "generate", _SUCCESSOR, [[3], 10], {"temperature": 0, "eos_id": 6}),
+        Case("@with_module", "generate", _SUCCESSOR, [[9], 3], {"temperature": 0, "eos_id": 0}),  # eos first
+        Case("@with_module", "generate", _SUCCESSOR, [[3], 0]),
+        Case("@with_module", "generate", _SUCCESSOR, [[5, 1], 5], {"top_p": 0.5}),  # only the top token kept
+        Case("@with_module", "generate", _SUCCESSOR, [[2], 5], {"temperature": 0.01}),  # the others underflow
+        Case("@with_module", "generate", _HUGE, [[1], 4], {"top_p": 0.5}),  # logits of 1e4: no NaN
+        Case("@with_module", "generate", _WINDOW, [[1, 7, 3, 3, 9, 0, 5], 8], {"temperature": 0}),  # crop to 4
+        Case("@with_module", "generate", _WINDOW, [[2], 8],
+             {"temperature": 0, "top_p": 0.3, "eos_id": _WINDOW_EOS}),  # stops after the 4th token
+    ],
+}
+
+
+def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False, missing_as_zero=False):
+    """An AdamW with one plausible mistake."""
+    return f"""
+        class AdamW(AdamW):
+            @torch.no_grad()
+            def step(self, closure=None):
+                self.t = getattr(self, "t", 0) + 1
+                for group in self.param_groups:
+                    lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                    for p in group["params"]:
+                        if p.grad is None and not {missing_as_zero}:
+                            continue
+                        g = torch.zeros_like(p) if p.grad is None else p.grad
+                        state = self.state[p]
+                        if not state:
+                            state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+                        state["step"] += 1
+                        t = self.t if {shared_step} else state["step"]
+                        if {coupled}:
+                            g = g + wd * p
+                        else:
+                            p.mul_(1 - lr * wd)
+                        state["m"].mul_(b1).add_(g, alpha=1 - b1)
+                        state["v"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                        m_hat, v_hat = state["m"], state["v"]
+                        if {bias_correction}:
+                            m_hat, v_hat = m_hat / (1 - b1 ** t), v_hat / (1 - b2 ** t)
+                        denom = (v_hat + eps).sqrt() if {eps_inside} else v_hat.sqrt() + eps
+                        p.sub_(lr * m_hat / denom)
+    """
+
+
+_GENERATE = """
+    @torch.no_grad()
+    def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_p=1.0, eos_id=None, generator=None):
+        context_length = getattr(model, "context_length", None)
+        ids, new = list(prompt_ids), []
+        for _ in range(max_new_tokens):
+            window = ids[-context_length:] if context_length else ids
+            logits = model(torch.tensor([window]))[0, -1].float()
+            if temperature == 0:
+                token = int(logits.argmax())
+            else:
+                probs = softmax(logits / temperature, dim=-1)
+                if top_p < 1.0:
+                    sorted_probs, order = probs.sort(descending=True)
+                    drop = sorted_probs.cumsum(-1) - sorted_probs >= top_p
+                    probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs.masked_fill(drop, 0.0))
+                token = int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
+            ids.append(token)
+            new.append(token)
+            if token == eos_id:
+                break
+        return new
+"""
+
+
+def _generate(old, new):
+    """The solution's generate (above) with ``old`` replaced by ``new``."""
+    assert old in _GENERATE
+    return _GENERATE.replace(old, new)
+
+
+# Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
+# the solution's definitions).
+MUTANTS = {
+    "test_Linear": ["""
+        class Linear(Linear):  # the weight used without its transpose
+            def forward(self, x):
+                return x @ self.weight
+    """],
+    "test_Embedding": ["""
+        class Embedding(Embedding):  # .data: no gradient reaches the table
+            def forward(self, token_ids):
+                return self.weight.data[token_ids]
+    """, """
+        class Embedding(Embedding):  # one-hot product with as many classes as the largest id
+            def forward(self, token_ids):
+                return F.one_hot(token_ids).to(self.weight.dtype) @ self.weight
+    """],
+    "test_RMSNorm": ["""
+        class RMSNorm(RMSNorm):  # eps outside the square root
+            def forward(self, x):
+                x32 = x.float()
+                return (x32 / (x32.pow(2).mean(-1, keepdim=True).sqrt() + self.eps) * self.weight).to(x.dtype)
+    """, """
+        class RMSNorm(RMSNorm):  # no upcast: float16 x**2 overflows
+            def forward(self, x):
+                return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight.to(x.dtype)
+    """],
+    "test_SwiGLU": ["""
+        class SwiGLU(SwiGLU):  # the gate and the activated branch swapped
+            def forward(self, x):
+                a = self.w3(x)
+                return self.w2(a * torch.sigmoid(a) * self.w1(x))
+    """, """
+        class SwiGLU(SwiGLU):  # sigmoid (GLU) for SiLU
+            def forward(self, x):
+                return self.w2(torch.sigmoid(self.w1(x)) * self.w3(x))
+    """],
+    "test_RotaryPositionalEmbedding": ["""
+        class RotaryPositionalEmbedding(RotaryPositionalEmbedding):  # halves (GPT-NeoX) for pairs
+            def forward(self, x, token_positions):
+                cos, sin = self.cos[token_positions], self.sin[token_positions]
+                x0, x1 = x.chunk(2, dim=-1)
+                return torch.cat((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).to(x.dtype)
+    """, """
+        class RotaryPositionalEmbedding(RotaryPositionalEmbedding):  # theta^(-k/d) for theta^(-2k/d)
+            def __init__(self, theta, d_k, max_seq_len, device=None):
+                super().__init__(theta, d_k, max_seq_len, device)
+                inv = theta ** (-torch.arange(d_k // 2, dtype=torch.float64) / d_k)
+                angles = torch.outer(torch.arange(max_seq_len, dtype=torch.float64), inv)
+                self.cos, self.sin = angles.cos().float(), angles.sin().float()
+    """, """
+        class RotaryPositionalEmbedding(RotaryPositionalEmbedding):  # positions ignored
+            def forward(self, x, token_positions):
+                return super().forward(x, torch.arange(x.shape[-2]))
+    """],
+    "test_softmax": ["""
+        def softmax(x, dim):  # no max subtracted: exp overflows
+            e = torch.exp(x)
+            return e / e.sum(dim=dim, keepdim=True)
+    """, """
+        def softmax(x, dim):  # one global max: rows far below it underflow to 0 / 0
+            e = torch.exp(x - x.max())
+            return e / e.sum(dim=dim, keepdim=True)
+    """, """
+        def softmax(x, dim):  # dim ignored
+            e = torch.exp(x - x.amax(dim=-1, keepdim=True))
+            return e / e.sum(dim=-1, keepdim=True)
+    """],
+    "test_scaled_dot_product_attention": ["""
+        def scaled_dot_product_attention(Q, K, V, mask=None):  # no 1/sqrt(d_k)
+            scores = Q @ K.transpose(-2, -1)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            weights = softmax(scores, dim=-1)
+            if mask is not None:
+                weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+            return weights @ V
+    """, """
+        def scaled_dot_product_attention(Q, K, V, mask=None):  # all-masked rows left NaN
+            scores = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            return softmax(scores, dim=-1) @ V
+    """, """
+        def scaled_dot_product_attention(Q, K, V, mask=None):  # scaled by sqrt(d_v)
+            scores = Q @ K.transpose(-2, -1) / math.sqrt(V.shape[-1])
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            weights = softmax(scores, dim=-1)
+            if mask is not None:
+                weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
+            return weights @ V
+    """],
+    "test_MultiHeadSelfAttention": ["""
+        class MultiHeadSelfAttention(MultiHeadSelfAttention):  # no causal mask
+            def forward(self, x, token_positions=None):
+                q, k, v = (rearrange(proj(x), "... s (h d) -> ... h s d", h=self.num_heads)
+                           for proj in (self.q_proj, self.k_proj, self.v_proj))
+                if self.rope is not None:
+                    positions = torch.arange(x.shape[-2]) if token_positions is None else token_positions
+                    q, k = self.rope(q, positions.unsqueeze(-2)), self.rope(k, positions.unsqueeze(-2))
+                out = scaled_dot_product_attention(q, k, v)
+                return self.output_proj(rearrange(out, "... h s d -> ... s (h d)"))
+    """, """
+        class MultiHeadSelfAttention(MultiHeadSelfAttention):  # heads interleaved, not blocks of rows
+            def forward(self, x, token_positions=None):
+                q, k, v = (rearrange(proj(x), "... s (d h) -> ... h s d", h=self.num_heads)
+                           for proj in (self.q_proj, self.k_proj, self.v_proj))
+                if self.rope is not None:
+                    positions = torch.arange(x.shape[-2]) if token_positions is None else token_positions
+                    q, k = self.rope(q, positions.unsqueeze(-2)), self.rope(k, positions.unsqueeze(-2))
+                causal = torch.ones(x.shape[-2], x.shape[-2], dtype=torch.bool).tril()
+                out = scaled_dot_product_attention(q, k, v, causal)
+                return self.output_proj(rearrange(out, "... h s d -> ... s (d h)"))
+    """, """
+        class MultiHeadSelfAttention(MultiHeadSelfAttention):  # token_positions ignored
+            def forward(self, x, token_positions=None):
+                return super().forward(x)
+    """],
+    "test_TransformerBlock": ["""
+        class TransformerBlock(TransformerBlock):  # post-norm
+            def forward(self, x, token_positions=None):
+                x = self.ln1(x + self.attn(x, token_positions))
+                return self.ln2(x + self.ffn(x))
+    """, """
+        class TransformerBlock(TransformerBlock):  # the FFN's input not normalized
+            def forward(self, x, token_positions=None):
+                x = x + self.attn(self.ln1(x), token_positions)
+                return x + self.ffn(x)
+    """, """
+        class TransformerBlock(TransformerBlock):  # eps not passed to the norms
+            def __init__(self, d_model, num_heads, d_ff, rope=None, eps=1e-5, device=None, dtype=None):
+                super().__init__(d_model, num_heads, d_ff, rope, device=device, dtype=dtype)
+    """],
+    "test_TransformerLM": ["""
+        class TransformerLM(TransformerLM):  # no final norm
+            def forward(self, token_ids, token_positions=None):
+                x = self.token_embeddings(token_ids)
+                for layer in self.layers:
+                    x = layer(x, token_positions)
+                return self.lm_head(x)
+    """, """
+        class TransformerLM(TransformerLM):  # rope_theta ignored
+            def __init__(self, vocab_size, context_length, d_model, num_layers, num_heads, d_ff,
+                         rope_theta=10_000.0, eps=1e-5, device=None, dtype=None):
+                super().__init__(vocab_size, context_length, d_model, num_layers, num_heads, d_ff, eps=eps)
+    """],
+    "test_cross_entropy": ["""
+        def cross_entropy(logits, targets):  # log of the softmax: log 0 for unlikely targets
+            probs = softmax(logits.float() if logits.dtype != torch.float64 else logits, dim=-1)
+            return -torch.log(probs.gather(-1, targets.unsqueeze(-1))).mean()
+    """, """
+        def cross_entropy(logits, targets):  # a sum, not a mean
+            logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+            m = logits.amax(dim=-1, keepdim=True).detach()
+            lse = m.squeeze(-1) + torch.log(torch.exp(logits - m).sum(dim=-1))
+            return (lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).sum()
+    """, """
+        def cross_entropy(logits, targets):  # computed in the logits' dtype (float16 stays)
+            m = logits.amax(dim=-1, keepdim=True).detach()
+            lse = m.squeeze(-1) + torch.log(torch.exp(logits - m).sum(dim=-1))
+            return (lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).mean()
+    """],
+    "test_AdamW": [_adamw(bias_correction=False), _adamw(coupled=True), _adamw(shared_step=True),
+                   _adamw(eps_inside=True), _adamw(missing_as_zero=True)],
+    "test_lr_cosine_schedule": ["""
+        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):  # cosine from step 0
+            if t < warmup_iters:
+                return max_lr * t / warmup_iters
+            if t <= cosine_cycle_iters:
+                return min_lr + 0.5 * (1 + math.cos(math.pi * t / cosine_cycle_iters)) * (max_lr - min_lr)
+            return min_lr
+    """, """
+        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):  # warm-up off by one
+            if t < warmup_iters:
+                return max_lr * (t + 1) / warmup_iters
+            if t <= cosine_cycle_iters:
+                progress = (t - warmup_iters) / (cosine_cycle_iters - warmup_iters)
+                return min_lr + 0.5 * (1 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+            return min_lr
+    """],
+    "test_gradient_clipping": ["""
+        def gradient_clipping(parameters, max_l2_norm, eps=1e-6):  # each tensor on its own
+            for p in parameters:
+                if p.grad is not None:
+                    norm = p.grad.float().norm()
+                    if norm > max_l2_norm:
+                        p.grad.mul_(max_l2_norm / (norm + eps))
+    """, """
+        def gradient_clipping(parameters, max_l2_norm, eps=1e-6):  # scaled up too, below the limit
+            grads = [p.grad for p in parameters if p.grad is not None]
+            if grads:
+                norm = torch.sqrt(sum(g.float().pow(2).sum() for g in grads))
+                for g in grads:
+                    g.mul_((max_l2_norm / (norm + eps)).to(g.dtype))
+    """],
+    "test_get_batch": ["""
+        def get_batch(data, batch_size, context_length, device):  # the last start left out
+            starts = np.random.randint(0, len(data) - context_length - 1, size=batch_size)
+            windows = np.stack([np.asarray(data[s: s + context_length + 1], dtype=np.int64) for s in starts])
+            windows = torch.from_numpy(windows).to(device)
+            return windows[:, :-1], windows[:, 1:]
+    """, """
+        def get_batch(data, batch_size, context_length, device):  # int32, not int64
+            starts = np.random.randint(0, len(data) - context_length, size=batch_size)
+            windows = torch.from_numpy(np.stack([data[s: s + context_length + 1].astype(np.int32) for s in starts]))
+            return windows[:, :-1].to(device), windows[:, 1:].to(device)
+    """],
+    "test_generate": [
+        _generate("window = ids[-context_length:] if context_length else ids", "window = ids"),  # no crop
+        _generate("new.append(token)\n            if token == eos_id:\n                break",
+                  "if token == eos_id:\n                break\n            new.append(token)"),  # eos left out
+        _generate("drop = sorted_probs.cumsum(-1) - sorted_probs >= top_p",
+                  "drop = sorted_probs.cumsum(-1) > top_p"),  # the top token dropped when it alone exceeds top_p
+    ],
+}
