@@ -28,7 +28,7 @@ from pathlib import Path
 
 from grader import ipynb, proc
 from grader.errors import GraderError
-from grader.kernel import kernel_env
+from grader.kernel import grading_env
 
 COURSE_ID = "lmkit"
 DEFAULT_CELL_TIMEOUT = 120  # seconds; smoke-scale cells take seconds, an endless loop forever
@@ -76,7 +76,7 @@ class Course:
     kit_root: Path
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
     extra_config: str = ""  # appended to nbgrader_config.py (the sandbox's kernel settings)
-    env: dict[str, str] = field(default_factory=dict, compare=False)  # added to kernel_env
+    env: dict[str, str] = field(default_factory=dict, compare=False)  # added to grading_env
 
     @property
     def db(self) -> Path:
@@ -115,7 +115,7 @@ class Course:
         """Run ``nbgrader ARGS`` in this course, output to ``log``, killed after ``timeout`` s."""
         self.write_config()
         cmd = [sys.executable, "-m", "nbgrader", *args, "--log-level=INFO"]
-        env = {**kernel_env(self.kit_root), **self.env}
+        env = {**grading_env(self.kit_root), **self.env}  # CPU only: the same verdicts anywhere
         return proc.run(cmd, cwd=self.root, env=env, log=log, timeout=timeout)
 
     def generate_assignment(self, lesson: str, solution: Path, *, record: bool = True) -> Path:

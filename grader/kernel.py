@@ -8,6 +8,8 @@
   venv's ``bin/`` first on ``PATH`` (nbgrader calls ``alembic``), matplotlib's inline
   backend (headless, and figures stay in the executed notebook; ``Agg`` would drop them),
   and ``TRITON_INTERPRET=1`` when no CUDA GPU is visible. Variables the user set win.
+- ``grading_env`` (nbgrader's autograde, the trusted compare's reference): the same, on the
+  CPU only, whatever the machine.
 
 Run: ``python -m grader install-kernel``.
 """
@@ -83,4 +85,15 @@ def kernel_env(root: Path) -> dict[str, str]:
     env.setdefault("MPLBACKEND", INLINE_BACKEND)
     if "TRITON_INTERPRET" not in env and not has_cuda():
         env["TRITON_INTERPRET"] = "1"  # Triton kernels run on the CPU, interpreted
+    return env
+
+
+def grading_env(root: Path) -> dict[str, str]:
+    """``kernel_env`` for grading: CPU only (no GPU visible, Triton interpreted), whatever the
+    machine. Verdicts then do not depend on the grader's hardware (tf32 dots, other kernels),
+    the trusted compare's reference and the students' kernels compute on the same device,
+    and a rerun on another machine gives the same gradebook."""
+    env = kernel_env(root)
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env["TRITON_INTERPRET"] = "1"
     return env

@@ -59,7 +59,6 @@ from grader.errors import GraderError
 MAX_OUTPUT_BYTES = 64 << 20   # per file the kernel writes; more is a failed case, never read
 MARKER = "# lmkit trusted compare:"  # first line of a runner cell
 CASE_LIMIT_MIN_S, CASE_LIMIT_FACTOR = 10.0, 50.0  # see case_limit
-SPEC_BUGS = {"NameError", "AttributeError", "ImportError", "ModuleNotFoundError"}
 RUNNER = MARKER + ''' {grade_id} (added by the grader; not part of your notebook)
 import grader.trusted_runner as _lmkit_runner
 _lmkit_runner.run_cell(get_ipython().user_ns, {folder!r}, {grade_id!r})
@@ -89,8 +88,10 @@ class Case:
     ``@optimizer_steps``, ``@clip_gradients``, ``@with_files`` and ``@iterate`` cover
     gradients, optimizers, in-place updates, paths and iterators.
 
-    An expected exception is part of the reference: if the solution raises ``ValueError``
-    on the inputs, the student's function must raise an exception of that name.
+    - ``.raises("ValueError")``: the answer is an exception of that name; the solution must
+      raise it, and so must the student's function. An exception the case does not declare
+      stops the reference (a misspelt call, a broken input), so no case can expect one by
+      accident.
     """
 
     def __init__(self, call: str, *args, **kwargs):
@@ -100,6 +101,7 @@ class Case:
         self.dtype = True
         self.attributes: tuple[str, ...] | None = None
         self.init: tuple[tuple, dict] | None = None
+        self.raised: str | None = None
 
     def close(self, rtol: float = 1e-7, atol: float = 0.0) -> Case:
         self.rtol, self.atol = float(rtol), float(atol)
@@ -111,6 +113,11 @@ class Case:
 
     def attrs(self, *names: str) -> Case:
         self.attributes = names
+        return self
+
+    def raises(self, name: str) -> Case:
+        """The answer is an exception of this class name (the solution must raise it)."""
+        self.raised = name
         return self
 
     def instance(self, *args, **kwargs) -> Case:
@@ -179,9 +186,12 @@ def reference(spec: Path, solution: Path, out: Path) -> None:
         for n, record in enumerate(records):
             if "error" in record:
                 raise GraderError(f"{spec}: {gid} case {n}: the solution {record['error']}")
-            if record.get("raised") in SPEC_BUGS:  # a misspelt call or driver, not an answer
-                raise GraderError(f"{spec}: {gid} case {n}: the solution raised "
-                                  f"{record['raised']} (a misspelt name in the case?)")
+            declared = cell[n].raised
+            if record.get("raised") != declared:  # an exception is an answer only if declared
+                got = f"raised {record['raised']}" if "raised" in record else "returned a value"
+                raise GraderError(f"{spec}: {gid} case {n}: the solution {got}, but the case "
+                                  + (f"declares .raises({declared!r})" if declared else
+                                     "declares no exception (add .raises(name) if it is the answer)"))
         options = [case.options() for case in cell]
         runner.write(str(out / "expected"), gid, {"records": records, "options": options}, found)
     with open(out / "inputs.json", "w") as f:  # the same inputs, with each case's time limit
@@ -218,7 +228,7 @@ def prepare(kit_root: Path, lesson: str, solution: Path, course_root: Path,
             timeout: float = 600) -> Trusted | None:
     """Inputs and expected outputs of ``lesson``'s trusted cases (None: it has none)."""
     from grader import proc
-    from grader.kernel import kernel_env
+    from grader.kernel import grading_env
 
     spec = spec_path(kit_root, lesson)
     if not spec.is_file():
@@ -232,7 +242,7 @@ def prepare(kit_root: Path, lesson: str, solution: Path, course_root: Path,
         log = Path(course_root) / "logs" / f"trusted-{lesson}.log"
         done = proc.run([sys.executable, "-m", "grader.trusted", "reference", str(spec),
                          str(solution), str(folder)], cwd=Path(kit_root),
-                        env=kernel_env(Path(kit_root)), log=log, timeout=timeout)
+                        env=grading_env(Path(kit_root)), log=log, timeout=timeout)
         if not done.ok:
             why = "timed out" if done.timed_out else done.error_summary()
             raise GraderError(f"trusted cases of {lesson}: the reference run failed: {why} "

@@ -58,22 +58,9 @@ def module(namespace: dict, cls: str, init_args, init_kwargs, state, inputs, gra
     """``cls(*init_args, **init_kwargs)`` with ``load_state_dict(state)`` (strict), called
     on ``inputs``. Returns its output, or with ``grad_output`` (a tensor of the output's
     shape): ``(output, [gradient of each floating-point input], {parameter name: gradient})``.
-    """
-    import torch
-
-    obj = lookup(namespace, cls)(*init_args, **init_kwargs)
-    if state:
-        obj.load_state_dict(state)
-    if grad_output is None:
-        with torch.no_grad():
-            return getattr(obj, method)(*inputs)
-    inputs = [x.detach().clone().requires_grad_(True) if torch.is_tensor(x) and x.is_floating_point()
-              else x for x in inputs]
-    out = getattr(obj, method)(*inputs)
-    out.backward(grad_output)
-    params = dict(obj.named_parameters())
-    return (out.detach(), _grads([x for x in inputs if torch.is_tensor(x) and x.requires_grad]),
-            {name: g for name, g in zip(params, _grads(list(params.values())))})
+    (``with_module`` with a flat recipe.)"""
+    recipe = {"class": cls, "args": list(init_args), "kwargs": dict(init_kwargs), "state": state}
+    return with_module(namespace, f"{cls}.{method}", recipe, inputs, None, grad_output)
 
 
 def autograd(namespace: dict, call: str, inputs, grad_output, **kwargs):

@@ -188,6 +188,9 @@ def load_inputs(folder: str):
     return cases, arrays
 
 
+_LOADED: dict = {}  # the inputs this kernel read: {(folder, mtime): (cases, arrays)}
+
+
 class CaseTimeout(BaseException):
     """A case ran past its limit (a ``BaseException``: ``except Exception`` does not stop it)."""
 
@@ -226,7 +229,11 @@ def run_cell(namespace: dict, folder: str, grade_id: str) -> None:
     tree), ``../trusted`` from the kernel's working directory, its home, is tried."""
     if not os.access(os.path.join(folder, "inputs.json"), os.R_OK):
         folder = os.path.join(os.pardir, os.path.basename(folder))
-    cases, inputs = load_inputs(folder)
+    key = (folder, os.stat(os.path.join(folder, "inputs.json")).st_mtime_ns)
+    if key not in _LOADED:  # read once per grading, not once per cell
+        _LOADED.clear()
+        _LOADED[key] = load_inputs(folder)
+    cases, inputs = _LOADED[key]
     arrays: dict = {}
     records: list = []
     for case in cases[grade_id]:  # after a case timed out, the rest of the cell fail fast

@@ -30,3 +30,5 @@ def test_kernel_env(tmp_path, monkeypatch):
     assert env.get("TRITON_INTERPRET") == (None if kernel.has_cuda() else "1")
     monkeypatch.setenv("TRITON_INTERPRET", "0")
     assert kernel.kernel_env(tmp_path)["TRITON_INTERPRET"] == "0"  # the user's choice wins
+    grading = kernel.grading_env(tmp_path)  # grading: CPU only, whatever the machine or user
+    assert grading["TRITON_INTERPRET"] == "1" and grading["CUDA_VISIBLE_DEVICES"] == ""

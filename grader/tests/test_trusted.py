@@ -78,12 +78,12 @@ def case_value(namespace, call, *args, **kwargs):
 
 def test_drivers_build_modules_gradients_optimizers_files_and_iterators():
     torch.manual_seed(0)
-    ns = {"Lin": lambda d_in, d_out: torch.nn.Linear(d_in, d_out, bias=False), "SGD": torch.optim.SGD,
+    ns = {"Lin": torch.nn.Linear, "SGD": torch.optim.SGD,
           "clip": torch.nn.utils.clip_grad_norm_, "mul": torch.mul,
           "read": lambda path, n: open(path).read()[:n], "count": lambda it: iter(range(len(list(it))))}
     w, x = torch.randn(3, 2), torch.randn(4, 2)
-    assert torch.equal(case_value(ns, "@module", "Lin", (2, 3), {}, {"weight": w}, [x]), x @ w.T)
-    out, (gx,), gp = case_value(ns, "@module", "Lin", (2, 3), {}, {"weight": w}, [x], torch.ones(4, 3))
+    assert torch.equal(case_value(ns, "@module", "Lin", (2, 3), {"bias": False}, {"weight": w}, [x]), x @ w.T)
+    out, (gx,), gp = case_value(ns, "@module", "Lin", (2, 3), {"bias": False}, {"weight": w}, [x], torch.ones(4, 3))
     assert torch.allclose(gx, w.sum(0).expand(4, 2)) and torch.allclose(gp["weight"], x.sum(0).expand(3, 2))
     out, (ga, gb) = case_value(ns, "@autograd", "mul", [w, 2 * w], torch.ones(3, 2))
     assert torch.equal(ga, 2 * w) and torch.equal(gb, w)
@@ -111,12 +111,12 @@ def test_drivers_build_objects_and_nested_modules_from_recipes():
         def forward(self, x):
             return self.factor * self.inner(x)
 
-    ns = {"Config": Config, "Lin": lambda d_in, d_out: torch.nn.Linear(d_in, d_out, bias=False),
+    ns = {"Config": Config, "Lin": torch.nn.Linear,
           "Scaled": Scaled, "area": lambda cfg, dtype: cfg.width * torch.tensor(0, dtype=dtype).element_size()}
     assert case_value(ns, "@with_objects", "area", {"c": ("Config", (), {"width": 3}), "t": "torch.float16"},
                       ("c", "t")) == 6
     w, x = torch.randn(3, 2), torch.randn(4, 2)
-    recipe = {"class": "Scaled", "args": [{"class": "Lin", "args": [2, 3], "state": {"weight": w}}, 2.0],
+    recipe = {"class": "Scaled", "args": [{"class": "Lin", "args": [2, 3], "kwargs": {"bias": False}, "state": {"weight": w}}, 2.0],
               "attrs": {"tag": "s"}}
     assert torch.allclose(case_value(ns, "@with_module", "Scaled.forward", recipe, (x,)), 2 * x @ w.T)
     out, (gx,), grads = case_value(ns, "@with_module", "Scaled.forward", recipe, (x,), grad_output=torch.ones(4, 3))

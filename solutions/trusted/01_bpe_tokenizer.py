@@ -200,7 +200,7 @@ CHUNKS = [  # (data, num_chunks, split_token, block_size)
 
 # --- train_bpe (files) ---------------------------------------------------------------------
 
-TRAIN = [  # (text, vocab_size, special_tokens)
+TRAIN = [  # (text, vocab_size, special_tokens[, the exception the solution raises])
     ("low low low low low lower lower widest widest widest newest newest newest newest "
      "newest newest" + EOT + "lowest", 256 + 1 + 14, [EOT]),
     # (a,b) first; then (ab,x) and (a,y) tie: b"ab" > b"a" (also: b"ay" > b"abx" concatenated)
@@ -212,8 +212,8 @@ TRAIN = [  # (text, vocab_size, special_tokens)
     ("aaaa bbb", 300, []),                                                # stops early
     ("", 256 + 1 + 5, [EOT]),                                             # empty file
     ("hello world", 256, []),                                             # no merges
-    ("hello world", 256, [EOT]),                                          # ValueError
-    ("hello world", 258, ["<a>", "<b>", "<c>"]),                          # ValueError
+    ("hello world", 256, [EOT], "ValueError"),                            # too small
+    ("hello world", 258, ["<a>", "<b>", "<c>"], "ValueError"),
 ]
 
 # --- Tokenizer and its methods -------------------------------------------------------------
@@ -331,8 +331,8 @@ CASES = {
         for data, n, token, block in CHUNKS],
     "test_train_bpe": [
         Case("@with_files", "train_bpe", {"corpus.txt": text}, args=("corpus.txt", size, specials),
-             kwargs={"num_processes": 1})
-        for text, size, specials in TRAIN],
+             kwargs={"num_processes": 1}).raises(error[0] if error else None)
+        for text, size, specials, *error in TRAIN],
     "test_Tokenizer": [Case("Tokenizer", *a, **k).attrs(*ATTRS) for a, k in CONSTRUCT],
     "test_apply_merges": [Case("Tokenizer.apply_merges", p).instance(v, m)
                           for v, m, pretokens in APPLY for p in pretokens],

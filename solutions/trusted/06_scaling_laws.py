@@ -64,8 +64,8 @@ CASES = {
     ],
     "test_fit_parabola_minimum": [
         *(Case("fit_parabola_minimum", *parabola(k)).close(rtol=1e-6) for k in (3, 5, 8)),
-        Case("fit_parabola_minimum", np.array([2e6, 2e6, 3e7]), np.array([2.0, 1.9, 2.1])),  # ValueError
-        Case("fit_parabola_minimum", [1e6, 1e7, 1e8], [1.0, 2.0, 3.0]),  # a line: ValueError
+        Case("fit_parabola_minimum", np.array([2e6, 2e6, 3e7]), np.array([2.0, 1.9, 2.1])).raises("ValueError"),
+        Case("fit_parabola_minimum", [1e6, 1e7, 1e8], [1.0, 2.0, 3.0]).raises("ValueError"),  # a line
     ],
     "test_fit_power_law": [
         Case("fit_power_law", x, 3.7e-2 * x ** -0.41).close(rtol=1e-6)
@@ -77,7 +77,7 @@ CASES = {
         Case("fit_isoflops", isoflop_runs(np.geomspace(1e17, 1e21, 5), random_law(), noise=0.003)
              + [{"N": 1e5, "C": 5e18, "loss": 3.0}, {"N": 2e5, "C": 5e18, "loss": 2.8},
                 {"N": 4e5, "C": 5e18, "loss": 2.7}]).attrs(*_FIT).close(rtol=1e-5),  # one budget skipped
-        Case("fit_isoflops", isoflop_runs([1e19], CHINCHILLA)),  # one budget: ValueError
+        Case("fit_isoflops", isoflop_runs([1e19], CHINCHILLA)).raises("ValueError"),  # one budget
     ],
     "test_huber": [
         Case("huber", rng.normal(0, 0.01, (4, 5))).close(rtol=1e-10, atol=1e-15),
