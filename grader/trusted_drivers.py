@@ -19,6 +19,8 @@ kernel by ``grader.trusted`` as for any case.
 - ``iterate``: a function that returns an iterator; its items as a list.
 - ``with_objects``: a function that takes objects (a config dataclass, a dtype); they are
   built from plain data (a name to look up, or a call) first.
+- ``checkpoint``: save or load functions on torch's own model and AdamW; what was written,
+  or what was restored.
 - ``launch``: a Triton kernel launched on a grid over given tensors; the tensors it wrote.
 - ``with_module``: a function (or an unbound method) that takes a module first; the module
   is built from a plain recipe (nested modules, e.g. RoPE, built first), loaded with given
@@ -204,3 +206,66 @@ def with_module(namespace: dict, call: str, recipe: dict, args=(), kwargs=None, 
     params = dict(obj.named_parameters())
     return (out.detach(), _grads([a for a in args if torch.is_tensor(a) and a.requires_grad]),
             {name: g for name, g in zip(params, _grads(list(params.values())))})
+
+
+def checkpoint(namespace: dict, call: str, mode: str, sizes, states, grads, iteration: int,
+               target: str = "path", lr: float = 0.1):
+    """Checkpoint functions on a model and optimizer of torch's own modules (so a bug
+    elsewhere in the notebook does not count): ``nn.Sequential`` of ``nn.Linear`` layers of
+    ``sizes`` with ReLUs between, loaded with ``states[0]``, and ``torch.optim.AdamW(lr)``
+    after one step on ``grads[0]``.
+
+    - ``mode="save"``: ``call(model, optimizer, iteration, out)`` with ``out`` a ``str`` path,
+      a ``Path`` or a binary file (``target``: "path", "pathlib" or "file"); returns what
+      ``torch.load(weights_only=True)`` reads back.
+    - ``mode="load"``: the checkpoint written by ``torch.save`` in the documented format
+      (``{"model", "optimizer", "iteration"}``); ``call(src, model2, optimizer2)`` on a second
+      model and optimizer (``states[1]``, ``grads[1]``); returns ``(its result,
+      model2.state_dict(), optimizer2.state_dict())``.
+    """
+    import io
+    from pathlib import Path
+
+    import torch
+
+    def setup(state, grad):
+        layers = []
+        for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(d_in, d_out), torch.nn.ReLU()]
+        model = torch.nn.Sequential(*layers[:-1])
+        model.load_state_dict(state)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        for p, g in zip(model.parameters(), grad):
+            p.grad = g.detach().clone()
+        optimizer.step()
+        return model, optimizer
+
+    model, optimizer = setup(states[0], grads[0])
+    with tempfile.TemporaryDirectory(prefix="lmkit-case-") as folder:
+        path = os.path.join(folder, "checkpoint.pt")
+        if mode == "save":
+            if target == "file":
+                with open(path, "wb") as f:
+                    lookup(namespace, call)(model, optimizer, iteration, f)
+            else:
+                lookup(namespace, call)(model, optimizer, iteration, Path(path) if target == "pathlib" else path)
+            return _dicts(torch.load(path, weights_only=True))
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "iteration": iteration}, path)
+        model2, optimizer2 = setup(states[1], grads[1])
+        if target == "file":
+            with open(path, "rb") as f:
+                src = io.BytesIO(f.read())
+        else:
+            src = Path(path) if target == "pathlib" else path
+        result = lookup(namespace, call)(src, model2, optimizer2)
+        return result, _dicts(model2.state_dict()), _dicts(optimizer2.state_dict())
+
+
+def _dicts(value):
+    """``OrderedDict`` (state dicts) as plain ``dict``, recursively."""
+    if isinstance(value, dict):
+        return {k: _dicts(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_dicts(v) for v in value)
+    return value

@@ -14,10 +14,10 @@ positions (its cases use corpora of exactly ``context_length + 1`` tokens: one w
 the batch is determined), and ``generate``'s random samples (its cases are greedy, or
 sample from a distribution that keeps one token: a tiny ``top_p`` or temperature).
 
-Not covered (their in-kernel tests alone decide):
-- ``test_save_checkpoint`` and ``test_load_checkpoint``: the functions take a model and an
-  optimizer (objects, not plain data) and write or read a file; the answer is the file's
-  format, which the in-kernel tests check with torch's own modules and ``torch.load``.
+Checkpoints (``@checkpoint``) are saved from, and loaded into, a model and AdamW of torch's
+own modules: what the student's ``save_checkpoint`` wrote, read back with ``torch.load``,
+and what their ``load_checkpoint`` restored from a file in the documented format (to a
+str path, a ``Path`` or a binary file).
 """
 import math
 
@@ -133,6 +133,18 @@ _WINDOW = {"class": "torch.nn.Sequential", "state": _window_model(), "attrs": {"
                      "kwargs": {"dim_feedforward": 16, "dropout": 0.0, "batch_first": True}},
                     {"class": "torch.nn.Linear", "args": (8, 12)})}
 _WINDOW_EOS = 10
+
+def _mlp_state(sizes):
+    """State dict of ``nn.Sequential(Linear, ReLU, Linear, ...)`` (Linear layers at 0, 2, ...)."""
+    state = {}
+    for n, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        state[f"{2 * n}.weight"], state[f"{2 * n}.bias"] = weight(d_out, d_in), randn(d_out)
+    return state
+
+
+_SIZES = [5, 7, 3]
+_CKPT = (_SIZES, [_mlp_state(_SIZES), _mlp_state(_SIZES)],   # the checkpoint's and the fresh model's
+         [[randn(*t.shape) for t in _mlp_state(_SIZES).values()] for _ in range(2)], 4242)
 
 CASES = {
     "test_Linear": [
@@ -305,6 +317,10 @@ CASES = {
         Case("get_batch", np.arange(100, 107, dtype=np.int32), 1, 6, "cpu"),
         Case("get_batch", rng.integers(0, 2000, 13), 4, 12, "cpu"),
     ],
+    "test_save_checkpoint": [Case("@checkpoint", "save_checkpoint", "save", *_CKPT, target=t)
+                             for t in ("path", "pathlib", "file")],
+    "test_load_checkpoint": [Case("@checkpoint", "load_checkpoint", "load", *_CKPT, target=t)
+                             for t in ("path", "pathlib", "file")],
     # last: the endless sample's generate never returns (its first case times out, the rest fail fast)
     "test_generate": [
         Case("@with_module", "generate", _SUCCESSOR, [[3], 6], {"temperature": 0}),
@@ -591,6 +607,26 @@ MUTANTS = {
             starts = np.random.randint(0, len(data) - context_length, size=batch_size)
             windows = torch.from_numpy(np.stack([data[s: s + context_length + 1].astype(np.int32) for s in starts]))
             return windows[:, :-1].to(device), windows[:, 1:].to(device)
+    """],
+    "test_save_checkpoint": ["""
+        def save_checkpoint(model, optimizer, iteration, out):  # the optimizer left out
+            torch.save({"model": model.state_dict(), "iteration": int(iteration)}, out)
+    """, """
+        def save_checkpoint(model, optimizer, iteration, out):  # iteration saved as a tensor
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "iteration": torch.tensor(iteration)}, out)
+    """],
+    "test_load_checkpoint": ["""
+        def load_checkpoint(src, model, optimizer):  # the optimizer not restored
+            state = torch.load(src, weights_only=True)
+            model.load_state_dict(state["model"])
+            return int(state["iteration"])
+    """, """
+        def load_checkpoint(src, model, optimizer):  # only a path: a file object fails
+            state = torch.load(open(str(src), "rb"), weights_only=True)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            return int(state["iteration"])
     """],
     "test_generate": [
         _generate("window = ids[-context_length:] if context_length else ids", "window = ids"),  # no crop
