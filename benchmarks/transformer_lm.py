@@ -239,6 +239,8 @@ def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str,
     cuda = device.startswith("cuda")
 
     def step():
+        if compile_mode == "reduce-overhead":  # CUDA graphs: a new step may reuse the last's memory
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
             loss = forward_loss(x, y)
         loss.backward()
@@ -306,7 +308,7 @@ def fuse_projections(model: ReferenceLM) -> ReferenceLM:
 
 def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_size: int | None = None,
                  only: str | None = None, compile_mode: str | None = None,
-                 fused: bool = False) -> list[dict]:
+                 fused: bool = False, autocast_residual: bool = False) -> list[dict]:
     spec = CONFIGS[name]
     cfg, batch_size = spec["model"], batch_size or spec["batch_size"]
     cuda = device.startswith("cuda")
@@ -323,6 +325,10 @@ def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_siz
                 ("reference (torch.compile)", reference, True)]
     if compile_mode:
         variants.append((f"reference (torch.compile, {compile_mode})", reference, True))
+    if autocast_residual:
+        bf16_residual = ReferenceLM(cfg, autocast_residual=True).to(device)
+        bf16_residual.load_state_dict(reference.state_dict())
+        variants.append(("reference (torch.compile, bf16 residual stream)", bf16_residual, True))
     if fused:  # last: it changes the reference's forwards
         fused_model = fuse_projections(ReferenceLM(cfg).to(device))
         fused_model.load_state_dict(reference.state_dict())
@@ -484,6 +490,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
     parser.add_argument("--fused-projections", action="store_true",
                         help="also time the reference with q/k/v and w1/w3 fused into one matmul each")
+    parser.add_argument("--bf16-residual", action="store_true",
+                        help="also time the reference with its residual stream in bf16 (autocast_residual)")
     parser.add_argument("--compile-mode", default=None,
                         help="also time torch.compile with this mode (e.g. max-autotune-no-cudagraphs)")
     parser.add_argument("--train-minutes", type=float, default=0.0)
@@ -531,7 +539,7 @@ def main(argv=None) -> int:
     for name in names:
         try:
             rows += bench_config(name, device, args.warmup, steps, log, args.batch_size, args.only,
-                                 args.compile_mode, args.fused_projections)
+                                 args.compile_mode, args.fused_projections, args.bf16_residual)
         except Exception:  # noqa: BLE001 -- keep the other configs' numbers
             log(f"[{name}] failed:\n{traceback.format_exc()}")
         flush()

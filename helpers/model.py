@@ -187,11 +187,17 @@ class ReferenceLM(nn.Module):
     Args:
         cfg: sizes (``ModelConfig``).
         attn_backend: a name in ``ATTENTION_BACKENDS`` ("sdpa" or "naive", or one registered).
+        autocast_residual: under autocast, carry the residual stream in autocast's dtype
+            (bf16) rather than the float32 of the embeddings: half the memory traffic of the
+            element-wise kernels (norms, adds), with bf16 rounding of the sum after each
+            block, as Megatron-LM does by default (its ``fp32_residual_connection`` is off).
+            No effect without autocast.
     """
 
-    def __init__(self, cfg: ModelConfig, attn_backend: str = "sdpa"):
+    def __init__(self, cfg: ModelConfig, attn_backend: str = "sdpa", autocast_residual: bool = False):
         super().__init__()
         self.cfg = cfg
+        self.autocast_residual = autocast_residual
         self.token_embeddings = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.layers = nn.ModuleList(TransformerBlock(cfg, attn_backend) for _ in range(cfg.num_layers))
         self.ln_final = nn.RMSNorm(cfg.d_model, eps=cfg.eps)
@@ -243,6 +249,8 @@ class ReferenceLM(nn.Module):
         else:
             cos, sin = self._rope_at(token_positions)
         x = self.token_embeddings(token_ids)  # (batch, seq, d_model)
+        if self.autocast_residual and torch.is_autocast_enabled(x.device.type):
+            x = x.to(torch.get_autocast_dtype(x.device.type))  # the residual stream in bf16
         for layer in self.layers:
             x = layer(x, cos, sin)
         return self.lm_head(self.ln_final(x))  # (batch, seq, vocab_size)

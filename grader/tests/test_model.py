@@ -295,3 +295,17 @@ def test_sample_next_nucleus():
     torch.testing.assert_close(freq, probs, atol=0.04, rtol=0)
     with pytest.raises(ValueError):
         sample_next(probs, top_p=0.0)
+
+
+def test_autocast_residual_keeps_the_residual_stream_in_bf16_only_under_autocast():
+    model, bf16_residual = tiny_model(), tiny_model()
+    bf16_residual.autocast_residual = True
+    ids = torch.randint(0, TINY.vocab_size, (2, 16), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model(ids), bf16_residual(ids))  # no autocast: no effect
+    seen = []
+    hook = bf16_residual.layers[1].register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = model(ids).float(), bf16_residual(ids).float()
+    hook.remove()
+    assert seen == [torch.bfloat16]  # what the second block receives
+    assert (a - b).abs().max() < 0.1 * a.abs().max() and not torch.equal(a, b)
