@@ -84,9 +84,9 @@ class Case:
 
     A call that starts with ``@`` is a driver of ``grader.trusted_drivers``, called with the
     notebook's namespace first: ``Case("@module", "RMSNorm", (8,), {}, state, [x])`` builds
-    ``RMSNorm(8)``, loads ``state`` and returns its output for ``x``; ``@autograd``,
-    ``@optimizer_steps``, ``@clip_gradients``, ``@with_files`` and ``@iterate`` cover
-    gradients, optimizers, in-place updates, paths and iterators.
+    ``RMSNorm(8)``, loads ``state`` and returns its output for ``x``; the others (gradients,
+    optimizers, in-place updates, paths, iterators, objects, kernels, checkpoints) are listed
+    in that module's docstring.
 
     - ``.raises("ValueError")``: the answer is an exception of that name; the solution must
       raise it, and so must the student's function. An exception the case does not declare
