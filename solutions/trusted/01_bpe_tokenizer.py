@@ -348,6 +348,35 @@ CASES = {
     ],
 }
 
+def _brute_train_bpe(why: str, choose: str) -> str:
+    """A brute-force ``train_bpe`` mutant whose only difference is the pair it merges:
+    ``best = <choose>`` (an expression over the Counter ``pairs``)."""
+    return f"""
+        def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
+            # brute force; {why}
+            if vocab_size < 256 + len(special_tokens):
+                raise ValueError(vocab_size)
+            vocab = {{i: bytes([i]) for i in range(256)}}
+            for tok in special_tokens:
+                vocab[len(vocab)] = tok.encode()
+            words = {{tuple(bytes([b]) for b in w): c
+                     for w, c in count_file_pretokens(input_path, special_tokens, 1).items()}}
+            merges = []
+            while len(vocab) < vocab_size:
+                pairs = Counter()
+                for w, c in words.items():
+                    for p in zip(w, w[1:]):
+                        pairs[p] += c
+                if not pairs:
+                    break
+                best = {choose}
+                merges.append(best)
+                vocab[len(vocab)] = best[0] + best[1]
+                words = {{merge_word(w, best, best[0] + best[1]): c for w, c in words.items()}}
+            return vocab, merges
+    """
+
+
 # Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
 # the solution's definitions; Tokenizer mutants subclass it, never patch the shared class).
 MUTANTS = {
@@ -446,78 +475,11 @@ MUTANTS = {
         """,
     ],
     "test_train_bpe": [
-        """
-        def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
-            # brute force; a tie goes to the pair counted first
-            if vocab_size < 256 + len(special_tokens):
-                raise ValueError(vocab_size)
-            vocab = {i: bytes([i]) for i in range(256)}
-            for tok in special_tokens:
-                vocab[len(vocab)] = tok.encode()
-            words = {tuple(bytes([b]) for b in w): c
-                     for w, c in count_file_pretokens(input_path, special_tokens, 1).items()}
-            merges = []
-            while len(vocab) < vocab_size:
-                pairs = Counter()
-                for w, c in words.items():
-                    for p in zip(w, w[1:]):
-                        pairs[p] += c
-                if not pairs:
-                    break
-                best = max(pairs, key=pairs.get)
-                merges.append(best)
-                vocab[len(vocab)] = best[0] + best[1]
-                words = {merge_word(w, best, best[0] + best[1]): c for w, c in words.items()}
-            return vocab, merges
-        """,
-        """
-        def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
-            # brute force; a tie goes to the greater concatenation a + b
-            if vocab_size < 256 + len(special_tokens):
-                raise ValueError(vocab_size)
-            vocab = {i: bytes([i]) for i in range(256)}
-            for tok in special_tokens:
-                vocab[len(vocab)] = tok.encode()
-            words = {tuple(bytes([b]) for b in w): c
-                     for w, c in count_file_pretokens(input_path, special_tokens, 1).items()}
-            merges = []
-            while len(vocab) < vocab_size:
-                pairs = Counter()
-                for w, c in words.items():
-                    for p in zip(w, w[1:]):
-                        pairs[p] += c
-                if not pairs:
-                    break
-                best = max(pairs, key=lambda p: (pairs[p], p[0] + p[1]))
-                merges.append(best)
-                vocab[len(vocab)] = best[0] + best[1]
-                words = {merge_word(w, best, best[0] + best[1]): c for w, c in words.items()}
-            return vocab, merges
-        """,
-        """
-        def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
-            # a min-heap key that reverses bytes without the sentinel: b"a" sorts above b"ab"
-            if vocab_size < 256 + len(special_tokens):
-                raise ValueError(vocab_size)
-            vocab = {i: bytes([i]) for i in range(256)}
-            for tok in special_tokens:
-                vocab[len(vocab)] = tok.encode()
-            words = {tuple(bytes([b]) for b in w): c
-                     for w, c in count_file_pretokens(input_path, special_tokens, 1).items()}
-            merges = []
-            while len(vocab) < vocab_size:
-                pairs = Counter()
-                for w, c in words.items():
-                    for p in zip(w, w[1:]):
-                        pairs[p] += c
-                if not pairs:
-                    break
-                best = min(pairs, key=lambda p: (-pairs[p], tuple(-c for c in p[0]), tuple(-c for c in p[1])))
-                merges.append(best)
-                vocab[len(vocab)] = best[0] + best[1]
-                words = {merge_word(w, best, best[0] + best[1]): c for w, c in words.items()}
-            return vocab, merges
-        """,
+        _brute_train_bpe("a tie goes to the pair counted first", "max(pairs, key=pairs.get)"),
+        _brute_train_bpe("a tie goes to the greater concatenation a + b",
+                         "max(pairs, key=lambda p: (pairs[p], p[0] + p[1]))"),
+        _brute_train_bpe("a min-heap key that reverses bytes without the sentinel: b\"a\" sorts above b\"ab\"",
+                         "min(pairs, key=lambda p: (-pairs[p], tuple(-c for c in p[0]), tuple(-c for c in p[1])))"),
         """
         _right = train_bpe
         def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
