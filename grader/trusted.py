@@ -67,6 +67,8 @@ _lmkit_runner.run_cell(get_ipython().user_ns, {folder!r}, {grade_id!r})
 
 # --- the spec: what a lesson author writes --------------------------------------------------
 
+_SOLUTION = object()  # a case's answer is the solution's output unless .expect(value) says
+
 
 class Case:
     """One call of a notebook function on hidden inputs, and how to compare its result.
@@ -92,6 +94,11 @@ class Case:
       raise it, and so must the student's function. An exception the case does not declare
       stops the reference (a misspelt call, a broken input), so no case can expect one by
       accident.
+    - ``.expect(value)``: the answer is ``value``, computed by the spec (a hidden truth, e.g.
+      a simulated law's true optimum), not the solution's output; the solution must match it
+      within the case's tolerances too, or the reference stops.
+    - ``.within_factor(f)``: positive numbers and arrays match when within a factor ``f`` of
+      the answer (``|ln(got / want)| <= ln f``); other values compare as usual.
     """
 
     def __init__(self, call: str, *args, **kwargs):
@@ -102,6 +109,8 @@ class Case:
         self.attributes: tuple[str, ...] | None = None
         self.init: tuple[tuple, dict] | None = None
         self.raised: str | None = None
+        self.expected = _SOLUTION
+        self.factor: float | None = None
 
     def close(self, rtol: float = 1e-7, atol: float = 0.0) -> Case:
         self.rtol, self.atol = float(rtol), float(atol)
@@ -120,6 +129,17 @@ class Case:
         self.raised = name
         return self
 
+    def expect(self, value) -> Case:
+        """The answer is ``value`` (plain data), not the solution's output."""
+        self.expected = value
+        return self
+
+    def within_factor(self, factor: float) -> Case:
+        if not factor > 1:
+            raise ValueError(f"within_factor needs a factor above 1, got {factor}")
+        self.factor = float(factor)
+        return self
+
     def instance(self, *args, **kwargs) -> Case:
         self.init = (args, kwargs)
         return self
@@ -132,7 +152,7 @@ class Case:
                 "attrs": list(self.attributes) if self.attributes else None}
 
     def options(self) -> dict:
-        return {"rtol": self.rtol, "atol": self.atol, "dtype": self.dtype}
+        return {"rtol": self.rtol, "atol": self.atol, "dtype": self.dtype, "factor": self.factor}
 
 
 def spec_path(root: Path, lesson: str) -> Path:
@@ -193,6 +213,14 @@ def reference(spec: Path, solution: Path, out: Path) -> None:
                                   + (f"declares .raises({declared!r})" if declared else
                                      "declares no exception (add .raises(name) if it is the answer)"))
         options = [case.options() for case in cell]
+        for n, case in enumerate(cell):
+            if case.expected is not _SOLUTION:  # the spec's answer; the solution must meet it
+                want = {"value": runner.encode(case.expected, found)}
+                reason = check_record(want, records[n], found, found, options[n])
+                if reason:
+                    raise GraderError(f"{spec}: {gid} case {n}: the solution fails the case's "
+                                      f"expected value ({reason})")
+                records[n] = want
         runner.write(str(out / "expected"), gid, {"records": records, "options": options}, found)
     with open(out / "inputs.json", "w") as f:  # the same inputs, with each case's time limit
         json.dump(inputs, f, allow_nan=True)
@@ -233,7 +261,8 @@ def prepare(kit_root: Path, lesson: str, solution: Path, course_root: Path,
     spec = spec_path(kit_root, lesson)
     if not spec.is_file():
         return None
-    code = [Path(__file__).read_bytes(), Path(runner.__file__).read_bytes()]
+    drivers = Path(runner.__file__).with_name("trusted_drivers.py")
+    code = [Path(__file__).read_bytes(), Path(runner.__file__).read_bytes(), drivers.read_bytes()]
     cache = _hash(spec.read_bytes(), Path(solution).read_bytes(), *code)
     folder = Path(course_root) / "trusted" / lesson
     stamp = folder / "cache-key.txt"
@@ -392,7 +421,16 @@ def _kind(node, arrays: dict, depth: int = 0):
     raise ValueError("malformed value")
 
 
+def _within_factor(want, got, factor: float) -> bool:
+    """Every ``got`` positive and within ``factor`` of ``want`` (arrays elementwise)."""
+    with np.errstate(all="ignore"):
+        want, got = np.asarray(want, float), np.asarray(got, float)
+        return bool(np.all((want > 0) & (got > 0) & (np.abs(np.log(got / want)) <= np.log(factor))))
+
+
 def _numbers_match(want, got, options) -> bool:
+    if options.get("factor") and not isinstance(want, complex) and not isinstance(got, complex):
+        return _within_factor(want, got, options["factor"])
     if options["rtol"] is None:
         return want == got or (isinstance(want, float) and isinstance(got, float)
                                and math.isnan(want) and math.isnan(got))
@@ -407,7 +445,9 @@ def _arrays_match(want: np.ndarray, got: np.ndarray, options) -> str | None:
     if want.dtype.kind in "US" or got.dtype.kind in "US":
         return None if want.dtype.kind == got.dtype.kind and np.array_equal(want, got) else "wrong value"
     try:
-        if options["rtol"] is None:
+        if options.get("factor"):
+            same = _within_factor(want, got, options["factor"])
+        elif options["rtol"] is None:
             nan = want.dtype.kind in "fc" and got.dtype.kind in "fc"
             same = np.array_equal(want, got, equal_nan=nan)
         else:

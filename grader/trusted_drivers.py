@@ -25,6 +25,9 @@ kernel by ``grader.trusted`` as for any case.
 - ``with_module``: a function (or an unbound method) that takes a module first; the module
   is built from a plain recipe (nested modules, e.g. RoPE, built first), loaded with given
   weights; its result, or output and gradients.
+- ``with_service``: a function that spends a ``TrainingService`` budget (lesson 06) on a
+  service of a given hidden law; chosen values of its result, and whether it kept to the
+  budget. Memoized: cases of several cells judge one run.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -33,7 +36,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from grader.trusted_runner import lookup
+from grader.trusted_runner import CaseTimeout, lookup
 
 
 def target(namespace: dict, call: str, init=None):
@@ -260,6 +263,42 @@ def checkpoint(namespace: dict, call: str, mode: str, sizes, states, grads, iter
             src = Path(path) if target == "pathlib" else path
         result = lookup(namespace, call)(src, model2, optimizer2)
         return result, _dicts(model2.state_dict()), _dicts(optimizer2.state_dict())
+
+
+_SERVICE_RUNS: dict = {}  # {(function, seed, multiple): result or exception}, this process only
+
+
+def with_service(namespace: dict, call: str, seed: int, keys=("N", "D", "loss"),
+                 budget_multiple: float = 100.0):
+    """``call(service, budget_multiple * service.budget)`` on a fresh
+    ``helpers.training_service.TrainingService(seed=seed)``; returns ``{key: float(result[key])
+    for key in keys}`` and ``"within_budget"`` (``service.spent`` at most the budget it was
+    created with).
+
+    The run is memoized per (function, seed, multiple) in this process, its exception or
+    timeout too: the cells that judge one prediction (its N within a factor 4, then 2, then
+    1.5; its loss) run it once, and an endless function costs one case limit, not one per cell.
+    (The service runs in the student's process, so a student who reads its private law can
+    pass: ``helpers/training_service.py`` says how a course hides it.)
+    """
+    function = lookup(namespace, call)
+    key = (function, int(seed), float(budget_multiple))
+    if key not in _SERVICE_RUNS:
+        from helpers.training_service import TrainingService
+
+        service = TrainingService(seed=int(seed))
+        budget = service.budget  # before the call: the function may change the attribute
+        try:
+            result = function(service, budget_multiple * budget)
+            _SERVICE_RUNS[key] = (dict(result) if isinstance(result, dict) else result,
+                                  bool(service.spent <= budget))
+        except (Exception, CaseTimeout) as err:  # noqa: BLE001 - the case's answer
+            _SERVICE_RUNS[key] = err
+    run = _SERVICE_RUNS[key]
+    if isinstance(run, BaseException):
+        raise run
+    result, within_budget = run
+    return {**{name: float(result[name]) for name in keys}, "within_budget": within_budget}
 
 
 def _dicts(value):

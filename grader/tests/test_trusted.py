@@ -152,6 +152,70 @@ def test_compare_exact_close_shapes_dtypes_and_kinds():
     assert check(2.0, 2) is None and check(0.5, np.float32(0.5)) is None
 
 
+def test_within_a_factor_compares_positive_numbers_in_log_space():
+    assert check(1e9, 1.9e9, factor=2.0) is None and check(1e9, 5.1e8, factor=2.0) is None
+    assert check(1e9, 2.1e9, factor=2.0) == "wrong value" and check(1e9, 4.9e8, factor=2.0) == "wrong value"
+    assert check(1e9, -1e9, factor=2.0) == "wrong value" and check(1e9, np.nan, factor=2.0) == "wrong value"
+    assert check(np.array([1.0, 10.0]), np.array([1.4, 7.5]), factor=1.5) is None
+    assert check(np.array([1.0, 10.0]), np.array([1.4, 0.0]), factor=1.5) == "wrong value"
+    assert check({"N": 1.0, "ok": True}, {"N": 1.2, "ok": False}, factor=1.5) == "wrong value"
+
+
+def test_the_service_driver_runs_each_prediction_once_and_remembers_failures():
+    from grader import trusted_drivers
+
+    calls = []
+
+    def predict(service, target):
+        calls.append(target)
+        service.train(**config_for_params(1e6, train_flops=1e16))
+        return {"N": 1e8, "D": target / 6e8, "loss": 2.5, "extra": [1]}
+
+    def greedy(service, target):
+        service.budget *= 10  # a raised budget does not hide an overrun
+        for _ in range(3):
+            service.train(**config_for_params(1e6, train_flops=1e18))
+        return {"N": 1.0, "D": 1.0, "loss": 1.0}
+
+    def endless(service, target):
+        calls.append("endless")
+        spin()
+
+    from helpers.training_service import TOTAL_BUDGET, config_for_params
+
+    ns = {"predict": predict, "greedy": greedy, "endless": endless}
+    trusted_drivers._SERVICE_RUNS.clear()
+    assert case_value(ns, "@with_service", "predict", 7, keys=("N",)) == {"N": 1e8, "within_budget": True}
+    assert case_value(ns, "@with_service", "predict", 7, keys=("loss",)) == {"loss": 2.5, "within_budget": True}
+    assert calls == [100 * TOTAL_BUDGET]  # one run for both cases
+    assert case_value(ns, "@with_service", "predict", 7, keys=("nope",)) == {"raised": "KeyError"}
+    assert case_value(ns, "@with_service", "greedy", 7)["within_budget"] is False
+    arrays: dict = {}
+    spec = json.loads(json.dumps(trusted.Case("@with_service", "endless", 7).inputs(arrays)))
+    start = time.perf_counter()
+    assert runner.timed_case(ns, dict(spec, limit=0.3), arrays, {}) == {"raised": "CaseTimeout"}
+    assert runner.timed_case(ns, dict(spec, limit=5), arrays, {}) == {"raised": "CaseTimeout"}
+    assert time.perf_counter() - start < 3 and calls.count("endless") == 1  # remembered
+    trusted_drivers._SERVICE_RUNS.clear()
+
+
+def test_an_expected_value_from_the_spec_replaces_the_solutions_and_must_hold_for_it(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    spec = trusted.spec_path(kit.root, TOY)
+    source = spec.read_text()
+    spec.write_text(source.replace('Case("add", 40, 2)', 'Case("add", 40, 2).expect(41.0).within_factor(1.1)'))
+    trusted.reference(spec, kit.solution(TOY), tmp_path / "ref")
+    cell = next(gid for gid, cases in runner.load_inputs(str(tmp_path / "ref"))[0].items()
+                if any(c["args"] == {"tuple": [40, 2]} for c in cases))
+    want = json.loads((tmp_path / "ref" / "expected" / f"{cell}.json").read_text())
+    assert {"value": 41.0} in want["records"] and {"value": 42} not in want["records"]
+    spec.write_text(source.replace('Case("add", 40, 2)', 'Case("add", 40, 2).expect(50.0).within_factor(1.1)'))
+    with pytest.raises(GraderError, match="fails the case's expected value"):
+        trusted.reference(spec, kit.solution(TOY), tmp_path / "ref2")
+    with pytest.raises(ValueError):
+        trusted.Case("add", 1, 2).within_factor(0.5)
+
+
 def spin(*args):
     while True:
         try:

@@ -3,19 +3,22 @@
 Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
 graded test cell below also keeps its in-kernel test; it scores only if both pass.
 
-Not covered (their in-kernel tests alone decide):
+``predict_large_run`` is judged against the truth, not against the solution's output: on
+three hidden laws of their own (``"@with_service"`` builds ``TrainingService(seed)``), its N
+must lie within a factor 4, 2 and 1.5 of the law's true compute-optimal N (one cell each) and
+its loss within 5 % of the true optimal loss, as the in-kernel hidden tests ask on three other
+laws. The truth is the closed form of the law at its best learning rate (``law_optimum``);
+the in-kernel tests find it numerically.
+
+Not covered (its in-kernel test alone decides):
 - ``test_bootstrap_ci``: the inputs include a callable (the statistic) and a DataFrame, and
   a correct answer is not one value: resampling may draw rows in any valid way, so it is
   checked by coverage and width, not against the reference's numbers.
-- ``test_predict_large_run`` and its three hidden follow-ups
-  (``test_predict_large_run_n_within_2x``, ``test_predict_large_run_n_within_1_5x``,
-  ``test_predict_large_run_loss``): the input is a stateful
-  ``TrainingService`` object (not plain data) and the answer is judged against the service's
-  hidden law with tolerances (a factor 2, 5 %...), not against the solution's output.
 """
 import numpy as np
 
 from grader.trusted import Case
+from helpers.training_service import TrainingService, student_seed
 
 rng = np.random.default_rng(20260606)
 CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
@@ -54,6 +57,34 @@ _N, _D = np.exp(rng.uniform(15, 22, 30)), np.exp(rng.uniform(18, 25, 30))
 _LOGS = (np.log(_N), np.log(_D), np.log(law_loss(_N, _D, **CHINCHILLA) * np.exp(rng.normal(0, 0.003, 30))))
 _TRUTH = [np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28]
 _FIT = ("budgets", "n_opt", "d_opt", "loss_opt", "n_coef", "n_exp", "d_coef", "d_exp")
+
+
+def law_optimum(law, compute):
+    """The compute-optimal (N, D, loss) of a service's law at its best learning rate:
+    N = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta))."""
+    g = (law.alpha * law.A / (law.beta * law.B)) ** (1 / (law.alpha + law.beta))
+    n = g * (compute / 6) ** (law.beta / (law.alpha + law.beta))
+    d = compute / (6 * n)
+    return float(n), float(d), float(law.loss(n, d))
+
+
+def predictions(factor=None, loss_rtol=None):
+    """One case per hidden law: the prediction's N and D within ``factor`` of the truth (and
+    within the budget), or its loss within ``loss_rtol``."""
+    cases = []
+    for seed in _SERVICE_SEEDS:
+        service = TrainingService(seed=seed)
+        n, d, loss = law_optimum(service._law, 100 * service.budget)
+        if factor:
+            cases.append(Case("@with_service", "predict_large_run", seed, keys=("N", "D"))
+                         .expect({"N": n, "D": d, "within_budget": True}).within_factor(factor))
+        else:
+            cases.append(Case("@with_service", "predict_large_run", seed, keys=("loss",))
+                         .expect({"loss": loss, "within_budget": True}).close(rtol=loss_rtol))
+    return cases
+
+
+_SERVICE_SEEDS = [student_seed(name, 20261206) for name in ("trusted-a", "trusted-b", "trusted-c")]
 
 CASES = {
     "test_compute_to_tokens": [
@@ -99,11 +130,17 @@ CASES = {
         Case("compute_optimal_allocation", 10 ** rng.uniform(15, 25), **random_law()).close(rtol=1e-9)
         for _ in range(3)
     ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA).close(rtol=1e-9)],
+    "test_predict_large_run": predictions(factor=4),
+    "test_predict_large_run_n_within_2x": predictions(factor=2),
+    "test_predict_large_run_n_within_1_5x": predictions(factor=1.5),
+    "test_predict_large_run_loss": predictions(loss_rtol=0.05),
 }
 
 # Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
 # the solution's definitions): floor division, a lost broadcast, no outlier clipping in
-# Huber, an unstable log-sum-exp, log10 for ln, N and D swapped.
+# Huber, an unstable log-sum-exp, log10 for ln, N and D swapped; for predict_large_run,
+# Chinchilla's 20 tokens per parameter instead of a fit, a fit off by a factor 3 or 1.8, the
+# best loss seen instead of the fitted law's, and a budget overrun.
 MUTANTS = {
     "test_compute_to_tokens": ["def compute_to_tokens(c, n): return c // (6 * n)"],
     "test_huber": ["""
@@ -129,5 +166,39 @@ MUTANTS = {
         def compute_optimal_allocation(c, **law):
             n, d = _right(c, **law)
             return d, n
+    """],
+    "test_predict_large_run": [
+        """
+        def predict_large_run(service, target_flops):
+            n = (target_flops / 120) ** 0.5
+            return {"N": n, "D": 20 * n, "loss": 2.0}
+        """,
+        """
+        _right = predict_large_run
+        def predict_large_run(service, target_flops):
+            prediction = _right(service, target_flops)
+            service.budget *= 2  # raises its own budget, then overruns the real one
+            for _ in range(3):
+                service.train(**config_for_params(1e7, train_flops=1e17))
+            return prediction
+        """,
+    ],
+    "test_predict_large_run_n_within_2x": ["""
+        _right = predict_large_run
+        def predict_large_run(service, target_flops):
+            n = 3 * _right(service, target_flops)["N"]
+            return {"N": n, "D": target_flops / (6 * n), "loss": 2.0}
+    """],
+    "test_predict_large_run_n_within_1_5x": ["""
+        _right = predict_large_run
+        def predict_large_run(service, target_flops):
+            n = _right(service, target_flops)["N"] / 1.8
+            return {"N": n, "D": target_flops / (6 * n), "loss": 2.0}
+    """],
+    "test_predict_large_run_loss": ["""
+        _right = predict_large_run
+        def predict_large_run(service, target_flops):
+            p = _right(service, target_flops)
+            return {**p, "loss": min(r["loss"] for r in service.runs())}
     """],
 }
