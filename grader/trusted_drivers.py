@@ -77,17 +77,26 @@ def autograd(namespace: dict, call: str, inputs, grad_output, **kwargs):
     return out.detach(), _grads(leaves)
 
 
-def optimizer_steps(namespace: dict, cls: str, params, grads, **hyper):
+def optimizer_steps(namespace: dict, cls: str, params, grads, groups=None, lrs=None, **hyper):
     """``cls(params, **hyper)``, then for each list of ``grads``: set ``.grad``, ``step()``.
-    Returns the parameters after each step (a list per step)."""
+    Returns the parameters after each step (a list per step).
+
+    ``groups``: parameter groups instead of one list, ``[{"params": [index into params, ...],
+    **hyperparameters}, ...]``; ``lrs``: before step ``t``, every group's ``"lr"`` is set to
+    ``lrs[t]`` (a schedule, as a training loop sets it)."""
     import torch
 
     leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    optimizer = lookup(namespace, cls)(leaves, **hyper)
+    if groups is not None:
+        leaves_or_groups = [{**g, "params": [leaves[i] for i in g["params"]]} for g in groups]
+    optimizer = lookup(namespace, cls)(leaves if groups is None else leaves_or_groups, **hyper)
     history = []
-    for step in grads:
+    for t, step in enumerate(grads):
         for p, g in zip(leaves, step):
             p.grad = None if g is None else g.detach().clone()
+        if lrs is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lrs[t]
         optimizer.step()
         history.append([p.detach().clone() for p in leaves])
     return history

@@ -89,6 +89,12 @@ def test_drivers_build_modules_gradients_optimizers_files_and_iterators():
     assert torch.equal(ga, 2 * w) and torch.equal(gb, w)
     (first, ), (second, ) = case_value(ns, "@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 2, lr=0.5)
     assert torch.equal(first, w - 0.5) and torch.equal(second, w - 1)
+    (first, ), (second, ) = case_value(ns, "@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 2,
+                                       groups=[{"params": [0], "lr": 0.25}], lrs=[0.5, 0.125], lr=1.0)
+    assert torch.equal(first, w - 0.5) and torch.equal(second, w - 0.625)
+    (first, ), = case_value(ns, "@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]],
+                            groups=[{"params": [0], "lr": 0.25}], lr=1.0)
+    assert torch.equal(first, w - 0.25)  # the group's own lr
     clipped, none = case_value(ns, "@clip_gradients", "clip", [torch.full((4,), 3.0), None], 1.0)
     assert none is None and torch.allclose(clipped.norm(), torch.tensor(1.0))
     assert case_value(ns, "@with_files", "read", {"a.txt": "héllo"}, ("a.txt", 2)) == "hé"

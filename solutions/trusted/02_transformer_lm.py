@@ -14,6 +14,9 @@ positions (its cases use corpora of exactly ``context_length + 1`` tokens: one w
 the batch is determined), and ``generate``'s random samples (its cases are greedy, or
 sample from a distribution that keeps one token: a tiny ``top_p`` or temperature).
 
+AdamW (``@optimizer_steps``) is stepped on given gradients, some missing, with parameter
+groups of their own hyperparameters and with a learning rate set before every step.
+
 Checkpoints (``@checkpoint``) are saved from, and loaded into, a model and AdamW of torch's
 own modules: what the student's ``save_checkpoint`` wrote, read back with ``torch.load``,
 and what their ``load_checkpoint`` restored from a file in the documented format (to a
@@ -285,6 +288,11 @@ CASES = {
              lr=0.5, weight_decay=0.0).close(rtol=1e-5, atol=1e-6),  # the first step: lr against the sign
         Case("@optimizer_steps", "AdamW", [randn(4, dtype=torch.float64)], steps(((4,),), 8, dtype=torch.float64),
              lr=0.01, weight_decay=0.2).close(rtol=1e-6, atol=1e-9),  # float32 scalars allowed
+        Case("@optimizer_steps", "AdamW", [randn(5, 3), randn(4), randn(2)], steps(((5, 3), (4,), (2,)), 12),
+             groups=[{"params": [0], "weight_decay": 0.0}, {"params": [1, 2], "lr": 0.05, "betas": (0.8, 0.99)}],
+             lr=0.01, weight_decay=0.3, eps=1e-6).close(rtol=1e-5, atol=1e-6),  # each group's own hyperparameters
+        Case("@optimizer_steps", "AdamW", [randn(6)], steps(((6,),), 15),
+             lrs=[0.02 * (t + 1) / 15 for t in range(15)]).close(rtol=1e-5, atol=1e-6),  # lr set every step
     ],
     "test_lr_cosine_schedule": [
         Case("lr_cosine_schedule", t, *schedule).close(rtol=1e-9, atol=1e-15)
@@ -337,7 +345,8 @@ CASES = {
 }
 
 
-def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False, missing_as_zero=False):
+def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False, missing_as_zero=False,
+           from_defaults=False):
     """An AdamW with one plausible mistake."""
     return f"""
         class AdamW(AdamW):
@@ -345,7 +354,8 @@ def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=Fa
             def step(self, closure=None):
                 self.t = getattr(self, "t", 0) + 1
                 for group in self.param_groups:
-                    lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+                    h = self.defaults if {from_defaults} else group
+                    lr, (b1, b2), eps, wd = h["lr"], h["betas"], h["eps"], h["weight_decay"]
                     for p in group["params"]:
                         if p.grad is None and not {missing_as_zero}:
                             continue
@@ -564,7 +574,7 @@ MUTANTS = {
             return (lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).mean()
     """],
     "test_AdamW": [_adamw(bias_correction=False), _adamw(coupled=True), _adamw(shared_step=True),
-                   _adamw(eps_inside=True), _adamw(missing_as_zero=True)],
+                   _adamw(eps_inside=True), _adamw(missing_as_zero=True), _adamw(from_defaults=True)],
     "test_lr_cosine_schedule": ["""
         def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):  # cosine from step 0
             if t < warmup_iters:
