@@ -28,6 +28,8 @@ kernel by ``grader.trusted`` as for any case.
 - ``with_service``: a function that spends a ``TrainingService`` budget (lesson 06) on a
   service of a given hidden law; chosen values of its result, and whether it kept to the
   budget. Memoized: cases of several cells judge one run.
+- ``with_statistic``: a function that takes a DataFrame and a statistic (lesson 06's
+  bootstrap): the frame is built from columns, the statistic from a small plain recipe.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -308,6 +310,52 @@ def with_service(namespace: dict, call: str, seed: int, keys=("N", "D", "loss"),
         raise run
     result, within_budget = run
     return {**{name: float(result[name]) for name in keys}, "within_budget": within_budget}
+
+
+def _statistic(recipe):
+    """A function DataFrame -> value from a plain recipe (a list):
+
+    - ``["mean", col]``, ``["std", col]``, ``["median", col]``: of a column;
+    - ``["group_mean", col, by, value]``: the mean of ``col`` over rows whose ``by`` is ``value``;
+    - ``["group_sizes", by, [value, ...]]``: the number of rows of each group, as an array;
+    - ``["stack", recipe, ...]``: the values of several recipes, as an array;
+    - ``["nan"]``: always NaN;
+    - ``["flaky", k, recipe]``: raises ``ValueError`` on every k-th call (the first too).
+    """
+    import numpy as np
+
+    kind, *args = recipe
+    if kind in ("mean", "std", "median"):
+        return lambda d: float(getattr(d[args[0]], kind)())
+    if kind == "group_mean":
+        col, by, value = args
+        return lambda d: float(d[d[by] == value][col].mean())
+    if kind == "group_sizes":
+        by, values = args
+        return lambda d: d.groupby(by).size().reindex(values).fillna(0).to_numpy(dtype=float)
+    if kind == "stack":
+        parts = [_statistic(r) for r in args]
+        return lambda d: np.array([f(d) for f in parts])
+    if kind == "nan":
+        return lambda d: float("nan")
+    if kind == "flaky":
+        every, inner, calls = int(args[0]), _statistic(args[1]), [0]
+
+        def flaky(d):
+            calls[0] += 1
+            if calls[0] % every == 1:
+                raise ValueError("degenerate resample")
+            return inner(d)
+        return flaky
+    raise ValueError(f"unknown statistic {kind!r}")
+
+
+def with_statistic(namespace: dict, call: str, columns: dict, recipe, **kwargs):
+    """``call(pd.DataFrame(columns), _statistic(recipe), **kwargs)``: lesson 06's
+    ``bootstrap_ci`` (``_statistic`` above lists the recipes)."""
+    import pandas as pd
+
+    return lookup(namespace, call)(pd.DataFrame(columns), _statistic(recipe), **kwargs)
 
 
 def _dicts(value):
