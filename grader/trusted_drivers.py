@@ -30,6 +30,8 @@ kernel by ``grader.trusted`` as for any case.
   budget. Memoized: cases of several cells judge one run.
 - ``with_statistic``: a function that takes a DataFrame and a statistic (lesson 06's
   bootstrap): the frame is built from columns, the statistic from a small plain recipe.
+- ``with_clock``: a timing function (lesson 03's ``benchmark``) run on a simulated clock and
+  a simulated GPU queue: its timings are exact, the same on every run and machine.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -356,6 +358,69 @@ def with_statistic(namespace: dict, call: str, columns: dict, recipe, **kwargs):
     import pandas as pd
 
     return lookup(namespace, call)(pd.DataFrame(columns), _statistic(recipe), **kwargs)
+
+
+_CLOCKS = ("perf_counter", "monotonic", "time", "process_time", "thread_time")
+
+
+def with_clock(namespace: dict, call: str, costs, queued: bool, keys=("median", "min", "max", "times"),
+               **kwargs):
+    """``call(fn, sync=..., **kwargs)`` on a simulated clock: while it runs, the ``time`` (and
+    ``timeit``) of the function's globals (the notebook's) is a copy whose clocks
+    (``perf_counter``, ``monotonic``, ``time``, ... and their ``_ns``;
+    ``timeit.default_timer``) read a clock that moves only when the simulated work runs, and
+    so are those functions imported there by name; the real modules are untouched (the
+    kernel's own threads keep real time). The ``k``-th call of
+    ``fn`` costs ``costs[k]`` seconds: at once (``queued=False``: CPU work; ``sync`` is left
+    to the function's default), or queued like a GPU kernel (``queued=True``: ``sync`` is
+    passed and waits for the queue). Returns ``{key: result[key]}`` and ``"calls"``, the
+    number of calls of ``fn``: timings that are exact, the same on every run and machine.
+    """
+    import sys
+    import time as real_time
+    import types
+
+    now, queue, calls = [1000.0], [0.0], [0]
+
+    def fn():
+        cost = float(costs[calls[0]]) if calls[0] < len(costs) else 0.0
+        calls[0] += 1
+        if queued:
+            queue[0] += cost
+        else:
+            now[0] += cost
+
+    def sync():
+        now[0] += queue[0]
+        queue[0] = 0.0
+
+    fake = {}
+    for name in _CLOCKS:
+        fake[name] = lambda: now[0]
+        fake[f"{name}_ns"] = lambda: round(now[0] * 1e9)
+    function = lookup(namespace, call)
+    scope = getattr(function, "__globals__", namespace)  # where its names are looked up
+    fake_time = types.ModuleType("time")
+    fake_time.__dict__.update({k: v for k, v in vars(real_time).items() if k not in ("__name__",)}, **fake)
+    replaced = {"time": fake_time} if scope.get("time") is real_time else {}
+    timeit = sys.modules.get("timeit")
+    if timeit is not None and scope.get("timeit") is timeit:
+        fake_timeit = types.ModuleType("timeit")
+        fake_timeit.__dict__.update(vars(timeit), default_timer=fake["perf_counter"])
+        replaced["timeit"] = fake_timeit
+    real = {id(getattr(real_time, name)): name for name in fake if hasattr(real_time, name)}
+    replaced.update({key: fake[real[id(value)]] for key, value in scope.items()
+                     if id(value) in real and value is getattr(real_time, real[id(value)])})
+    saved = {key: scope[key] for key in replaced}
+    try:
+        scope.update(replaced)
+        result = function(fn, **({"sync": sync} if queued else {}), **kwargs)
+    finally:
+        scope.update(saved)
+    out = {key: result[key] for key in keys}
+    if "times" in out:
+        out["times"] = list(out["times"])
+    return {**out, "calls": calls[0]}
 
 
 def _dicts(value):

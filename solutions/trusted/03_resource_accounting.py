@@ -5,10 +5,10 @@ graded test cell below also keeps its in-kernel test; it scores only if both pas
 (``ModelConfig``, ``GPT2Config``) and dtypes are not plain data: the ``@with_objects`` driver
 builds them in the kernel from plain recipes.
 
-Not covered (its in-kernel test alone decides):
-- ``test_benchmark``: the inputs are callables (the timed function, ``sync``) and the answer
-  is wall-clock timings, different on every run: no reference output to compare with. Its
-  in-kernel tests check the calls, the synchronization and the statistics.
+``benchmark`` is timed on a simulated clock (``@with_clock``): each call of the timed
+function costs a given time, at once (CPU work) or queued until ``sync`` (a GPU), so its
+timings are exact and compared with the solution's: warm-up calls untimed, queued work
+inside its own call's timing and not in the next one's, the median of the times.
 """
 import numpy as np
 
@@ -71,7 +71,21 @@ def random_shape():
 _CONFIGS = [random_config() for _ in range(4)]
 _BATCHES = [(int(rng.integers(1, 17)), int(rng.integers(1, c["context_length"]))) for c in _CONFIGS]  # T < context
 
+def costs(n):
+    """Seconds of simulated work per call: distinct, so any misplaced call shows."""
+    return [float(c) for c in rng.uniform(0.001, 0.05, n)]
+
+
 CASES = {
+    "test_benchmark": [
+        Case("@with_clock", "benchmark", [0.05, 0.003, 0.001, 0.004, 0.002, 0.005], False, warmup=1, repeats=5),
+        Case("@with_clock", "benchmark", [0.001, 0.002, 0.03, 0.001, 0.0015], False, warmup=0, repeats=5),
+        Case("@with_clock", "benchmark", costs(13), False),  # the defaults: 3 warm-up calls, 10 timed
+        Case("@with_clock", "benchmark", [0.02, 0.01, 0.03, 0.015], True, warmup=1, repeats=3),
+        Case("@with_clock", "benchmark", costs(7), True, warmup=5, repeats=2),
+        Case("@with_clock", "benchmark", costs(4), True, warmup=0, repeats=4),
+        Case("@with_clock", "benchmark", costs(3), True, warmup=2, repeats=1),
+    ],
     "test_tensor_bytes": [
         *(tensor_bytes(random_shape(), dtype) for dtype in DTYPES),
         tensor_bytes([int(s) for s in rng.integers(1, 9, 3)], "float32"),   # a list
@@ -137,7 +151,37 @@ CASES = {
 
 # Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
 # the solution's definitions).
+_BENCHMARK = """
+    def benchmark(fn, warmup=3, repeats=10, sync=None):
+        sync = sync or (lambda: None)
+        for _ in range(warmup):
+            fn()
+        sync()
+        times = []
+        for _ in range(repeats):
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times.append(time.perf_counter() - start)
+        return {"median": statistics.median(times), "min": min(times), "max": max(times), "times": times}
+"""
+
+
+def _benchmark(old, new):
+    """The solution's benchmark (above) with ``old`` replaced by ``new``."""
+    assert old in _BENCHMARK
+    return _BENCHMARK.replace(old, new)
+
+
 MUTANTS = {
+    "test_benchmark": [
+        _benchmark('"median": statistics.median(times)', '"median": statistics.mean(times)'),
+        _benchmark("        sync()\n        times = []\n        for _ in range(repeats):\n            sync()\n",
+                   "        times = []\n        for _ in range(repeats):\n"),  # warm-up work lands in a timing
+        _benchmark("            fn()\n            sync()\n", "            fn()\n"),  # stops the clock early
+        _benchmark("for _ in range(warmup)", "for _ in range(0)"),  # no warm-up
+    ],
     "test_tensor_bytes": [
         # np.prod: int64 wraps around silently for huge tensors
         "def tensor_bytes(shape, dtype): return int(np.prod(shape)) * dtype.itemsize",
