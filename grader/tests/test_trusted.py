@@ -7,6 +7,7 @@ Run: ``pytest grader/tests/test_trusted.py`` (about 30 s: one toy grading run tw
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import textwrap
@@ -353,9 +354,14 @@ def test_each_lessons_cases_run_on_its_solution_and_name_the_cells_they_leave(le
     assert not left, f"{spec.name}: no cases and not named in its docstring: {left}"
 
 
+@functools.cache
+def spec_module(lesson: str):
+    """A lesson's spec, loaded once (loading computes its inputs: seconds for some)."""
+    return trusted.load_spec_module(trusted.spec_path(REPO_ROOT, lesson))
+
+
 def mutants(lesson: str) -> list[tuple[str, str, int]]:
-    module = trusted.load_spec_module(trusted.spec_path(REPO_ROOT, lesson))
-    return [(lesson, gid, n) for gid, sources in getattr(module, "MUTANTS", {}).items()
+    return [(lesson, gid, n) for gid, sources in getattr(spec_module(lesson), "MUTANTS", {}).items()
             for n in range(len(sources))]
 
 
@@ -387,7 +393,7 @@ def test_the_cases_catch_each_mutant_the_spec_lists(lesson, gid, n, references, 
     (code run over the solution's definitions): each must fail that cell's cases, while the
     solution itself passes them: cases that cannot fail are caught here."""
     ref, module = references(lesson)
-    source = getattr(trusted.load_spec_module(trusted.spec_path(REPO_ROOT, lesson)), "MUTANTS")[gid][n]
+    source = spec_module(lesson).MUTANTS[gid][n]
     cases, inputs = runner.load_inputs(str(ref.folder))
     runs = [("mutant", source)] if (lesson, gid) in _SOLUTION_PASSES else [("solution", None), ("mutant", source)]
     for name, code in runs:
