@@ -206,48 +206,25 @@ def test_the_service_driver_runs_each_prediction_once_and_remembers_failures():
     trusted_drivers._SERVICE_RUNS.clear()
 
 
-CLOCKED = """
-import time
-from time import perf_counter_ns as tick
-
-
-def by_module(fn, repeats=2, sync=None):
-    sync = sync or (lambda: None)
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return {"times": times}
-
-
-def by_name(fn, repeats=2, sync=None):
-    sync = sync or (lambda: None)
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = tick()
-        fn()
-        sync()
-        times.append((tick() - start) / 1e9)
-    return {"times": times}
-"""
-
-
 def test_the_clock_driver_times_simulated_work_exactly_however_the_clock_is_read():
+    import inspect
+    import statistics
     import time as real_time
 
-    ns: dict = {}
-    exec(CLOCKED, ns)
-    for call in ("by_module", "by_name"):
-        cpu = case_value(ns, "@with_clock", call, [0.25, 0.5], False, keys=("times",))
-        assert cpu == {"times": [0.25, 0.5], "calls": 2}, (call, cpu)
-        gpu = case_value(ns, "@with_clock", call, [0.25, 0.5, 1.0], True, keys=("times",), repeats=3)
-        assert gpu == {"times": [0.25, 0.5, 1.0], "calls": 3}, (call, gpu)
-    assert ns["time"] is real_time and ns["tick"] is real_time.perf_counter_ns  # restored
-    assert abs(real_time.time() - __import__("datetime").datetime.now().timestamp()) < 60  # untouched
+    from helpers import resource_accounting
+
+    by_name: dict = {"statistics": statistics, "torch": torch}  # perf_counter_ns imported by name
+    exec("from __future__ import annotations\nfrom time import perf_counter_ns as tick\n"
+         + textwrap.dedent(inspect.getsource(resource_accounting.benchmark)).replace("time.perf_counter()", "tick() / 1e9"),
+         by_name)
+    for ns in ({"benchmark": resource_accounting.benchmark}, by_name):  # time.perf_counter, tick
+        cpu = case_value(ns, "@with_clock", "benchmark", [9.0, 0.25, 0.5], False, keys=("times",), warmup=1, repeats=2)
+        assert cpu == {"times": [0.25, 0.5], "calls": 3}, cpu
+        gpu = case_value(ns, "@with_clock", "benchmark", [0.25, 0.5, 1.0], True, keys=("median", "times"),
+                         warmup=0, repeats=3)
+        assert gpu == {"median": 0.5, "times": [0.25, 0.5, 1.0], "calls": 3}, gpu
+    assert by_name["tick"] is real_time.perf_counter_ns and resource_accounting.time is real_time  # restored
+    assert abs(real_time.time() - __import__("datetime").datetime.now().timestamp()) < 60  # never faked
 
 
 def test_an_expected_value_from_the_spec_replaces_the_solutions_and_must_hold_for_it(tmp_path):

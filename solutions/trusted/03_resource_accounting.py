@@ -10,9 +10,13 @@ function costs a given time, at once (CPU work) or queued until ``sync`` (a GPU)
 timings are exact and compared with the solution's: warm-up calls untimed, queued work
 inside its own call's timing and not in the next one's, the median of the times.
 """
+import inspect
+import textwrap
+
 import numpy as np
 
 from grader.trusted import Case
+from helpers.resource_accounting import benchmark
 
 rng = np.random.default_rng(20260303)
 
@@ -151,35 +155,23 @@ CASES = {
 
 # Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
 # the solution's definitions).
-_BENCHMARK = """
-    def benchmark(fn, warmup=3, repeats=10, sync=None):
-        sync = sync or (lambda: None)
-        for _ in range(warmup):
-            fn()
-        sync()
-        times = []
-        for _ in range(repeats):
-            sync()
-            start = time.perf_counter()
-            fn()
-            sync()
-            times.append(time.perf_counter() - start)
-        return {"median": statistics.median(times), "min": min(times), "max": max(times), "times": times}
-"""
+# The kit's own benchmark (helpers.resource_accounting, the same as the solution's) is the
+# template of the mutants below.
+_BENCHMARK = "from __future__ import annotations\n" + textwrap.dedent(inspect.getsource(benchmark))
 
 
 def _benchmark(old, new):
-    """The solution's benchmark (above) with ``old`` replaced by ``new``."""
-    assert old in _BENCHMARK
+    """The kit's benchmark with ``old`` replaced by ``new``."""
+    assert _BENCHMARK.count(old) == 1, old
     return _BENCHMARK.replace(old, new)
 
 
 MUTANTS = {
     "test_benchmark": [
         _benchmark('"median": statistics.median(times)', '"median": statistics.mean(times)'),
-        _benchmark("        sync()\n        times = []\n        for _ in range(repeats):\n            sync()\n",
-                   "        times = []\n        for _ in range(repeats):\n"),  # warm-up work lands in a timing
-        _benchmark("            fn()\n            sync()\n", "            fn()\n"),  # stops the clock early
+        _benchmark("    sync()\n    times = []\n    for _ in range(repeats):\n        sync()\n",
+                   "    times = []\n    for _ in range(repeats):\n"),  # warm-up work lands in a timing
+        _benchmark("        fn()\n        sync()\n", "        fn()\n"),  # stops the clock early
         _benchmark("for _ in range(warmup)", "for _ in range(0)"),  # no warm-up
     ],
     "test_tensor_bytes": [
