@@ -91,9 +91,9 @@ def optimizer_steps(namespace: dict, cls: str, params, grads, groups=None, lrs=N
     import torch
 
     leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    if groups is not None:
-        leaves_or_groups = [{**g, "params": [leaves[i] for i in g["params"]]} for g in groups]
-    optimizer = lookup(namespace, cls)(leaves if groups is None else leaves_or_groups, **hyper)
+    param_groups = leaves if groups is None else [{**g, "params": [leaves[i] for i in g["params"]]}
+                                                  for g in groups]
+    optimizer = lookup(namespace, cls)(param_groups, **hyper)
     history = []
     for t, step in enumerate(grads):
         for p, g in zip(leaves, step):
@@ -317,8 +317,7 @@ def with_service(namespace: dict, call: str, seed: int, keys=("N", "D", "loss"),
 def _statistic(recipe):
     """A function DataFrame -> value from a plain recipe (a list):
 
-    - ``["mean", col]``, ``["std", col]``, ``["median", col]``: of a column;
-    - ``["group_mean", col, by, value]``: the mean of ``col`` over rows whose ``by`` is ``value``;
+    - ``["mean", col]``, ``["std", col]``: of a column;
     - ``["group_sizes", by, [value, ...]]``: the number of rows of each group, as an array;
     - ``["stack", recipe, ...]``: the values of several recipes, as an array;
     - ``["nan"]``: always NaN;
@@ -327,11 +326,8 @@ def _statistic(recipe):
     import numpy as np
 
     kind, *args = recipe
-    if kind in ("mean", "std", "median"):
+    if kind in ("mean", "std"):
         return lambda d: float(getattr(d[args[0]], kind)())
-    if kind == "group_mean":
-        col, by, value = args
-        return lambda d: float(d[d[by] == value][col].mean())
     if kind == "group_sizes":
         by, values = args
         return lambda d: d.groupby(by).size().reindex(values).fillna(0).to_numpy(dtype=float)
@@ -370,11 +366,11 @@ def with_clock(namespace: dict, call: str, costs, queued: bool, keys=("median", 
     (``perf_counter``, ``monotonic``, ``time``, ... and their ``_ns``;
     ``timeit.default_timer``) read a clock that moves only when the simulated work runs, and
     so are those functions imported there by name; the real modules are untouched (the
-    kernel's own threads keep real time). The ``k``-th call of
-    ``fn`` costs ``costs[k]`` seconds: at once (``queued=False``: CPU work; ``sync`` is left
-    to the function's default), or queued like a GPU kernel (``queued=True``: ``sync`` is
-    passed and waits for the queue). Returns ``{key: result[key]}`` and ``"calls"``, the
-    number of calls of ``fn``: timings that are exact, the same on every run and machine.
+    kernel's own threads keep real time). The ``k``-th call of ``fn`` costs ``costs[k]``
+    seconds: at once (``queued=False``: CPU work; ``sync`` is left to the function's
+    default), or queued like a GPU kernel (``queued=True``: ``sync`` is passed and waits for
+    the queue). Returns ``{key: result[key]}`` and ``"calls"``, the number of calls of
+    ``fn``: timings that are exact, the same on every run and machine.
     """
     import sys
     import time as real_time
