@@ -87,8 +87,9 @@ def predictions(factor=None, loss_rtol=None):
 
 
 def ideal_interval(columns, stats, level, resamples=200_000, chunk=10_000):
-    """The percentile interval of the ideal bootstrap, approximated by many resamples:
-    ``stats(array of resampled columns, axis=1)`` per resample (``columns``: (n, k))."""
+    """The percentile interval of the ideal bootstrap, approximated by many resamples of the
+    rows of ``columns`` ((n,) or (n, k)): ``stats`` maps a batch of resamples, an array
+    (resamples, n, k), to one value (or one vector) per resample."""
     x = np.asarray(columns, float).reshape(len(columns), -1)
     values = np.concatenate([stats(x[rng.integers(0, len(x), (chunk, len(x)))])
                              for _ in range(resamples // chunk)])
