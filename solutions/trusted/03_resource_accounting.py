@@ -75,6 +75,7 @@ def random_shape():
 _CONFIGS = [random_config() for _ in range(4)]
 _BATCHES = [(int(rng.integers(1, 17)), int(rng.integers(1, c["context_length"]))) for c in _CONFIGS]  # T < context
 
+
 def costs(n):
     """Seconds of simulated work per call: distinct, so any misplaced call shows."""
     return [float(c) for c in rng.uniform(0.001, 0.05, n)]
@@ -153,10 +154,8 @@ CASES = {
     ],
 }
 
-# Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
-# the solution's definitions).
 # The kit's own benchmark (helpers.resource_accounting, the same as the solution's) is the
-# template of the mutants below.
+# template of benchmark's mutants below.
 _BENCHMARK = "from __future__ import annotations\n" + textwrap.dedent(inspect.getsource(benchmark))
 
 
@@ -166,6 +165,8 @@ def _benchmark(old, new):
     return _BENCHMARK.replace(old, new)
 
 
+# Plausible wrong answers these cases must catch (grader/tests/test_trusted.py runs each over
+# the solution's definitions).
 MUTANTS = {
     "test_benchmark": [
         _benchmark('"median": statistics.median(times)', '"median": statistics.mean(times)'),
