@@ -170,6 +170,7 @@ def test_within_a_factor_compares_positive_numbers_in_log_space():
 
 def test_the_service_driver_runs_each_prediction_once_and_remembers_failures():
     from grader import trusted_drivers
+    from helpers.training_service import TOTAL_BUDGET, config_for_params
 
     calls = []
 
@@ -187,8 +188,6 @@ def test_the_service_driver_runs_each_prediction_once_and_remembers_failures():
     def endless(service, target):
         calls.append("endless")
         spin()
-
-    from helpers.training_service import TOTAL_BUDGET, config_for_params
 
     ns = {"predict": predict, "greedy": greedy, "endless": endless}
     trusted_drivers._SERVICE_RUNS.clear()
