@@ -397,16 +397,16 @@ def with_clock(namespace: dict, call: str, costs, queued: bool, keys=("median", 
     function = lookup(namespace, call)
     scope = getattr(function, "__globals__", namespace)  # where its names are looked up
     fake_time = types.ModuleType("time")
-    fake_time.__dict__.update({k: v for k, v in vars(real_time).items() if k not in ("__name__",)}, **fake)
+    fake_time.__dict__.update(vars(real_time), **fake)
     replaced = {"time": fake_time} if scope.get("time") is real_time else {}
     timeit = sys.modules.get("timeit")
     if timeit is not None and scope.get("timeit") is timeit:
         fake_timeit = types.ModuleType("timeit")
         fake_timeit.__dict__.update(vars(timeit), default_timer=fake["perf_counter"])
         replaced["timeit"] = fake_timeit
-    real = {id(getattr(real_time, name)): name for name in fake if hasattr(real_time, name)}
-    replaced.update({key: fake[real[id(value)]] for key, value in scope.items()
-                     if id(value) in real and value is getattr(real_time, real[id(value)])})
+    real = {name: getattr(real_time, name) for name in fake if hasattr(real_time, name)}
+    replaced.update({key: fake[name] for key, value in scope.items()  # imported by name
+                     for name, clock in real.items() if value is clock})
     saved = {key: scope[key] for key in replaced}
     try:
         scope.update(replaced)

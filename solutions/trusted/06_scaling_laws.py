@@ -30,13 +30,18 @@ def law_loss(n, d, E, A, B, alpha, beta):
     return E + A / np.asarray(n, float) ** alpha + B / np.asarray(d, float) ** beta
 
 
+def optimal_n(compute, A, B, alpha, beta, **_):
+    """The N minimizing E + A / N^alpha + B / D^beta along 6 N D = compute:
+    N = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta))."""
+    g = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    return g * (compute / 6) ** (beta / (alpha + beta))
+
+
 def isoflop_runs(budgets, law, sizes=9, spread=2.5, noise=0.0):
     """Runs on the isoFLOP grid of ``law`` as a list of dicts (plain data)."""
-    a = law["beta"] / (law["alpha"] + law["beta"])
-    g = (law["alpha"] * law["A"] / (law["beta"] * law["B"])) ** (1 / (law["alpha"] + law["beta"]))
     rows = []
     for c in budgets:
-        for n in g * (c / 6) ** a * np.geomspace(1 / spread, spread, sizes):
+        for n in optimal_n(c, **law) * np.geomspace(1 / spread, spread, sizes):
             d = c / (6 * n)
             loss = law_loss(n, d, **law) * np.exp(noise * rng.normal())
             rows.append({"N": float(n), "C": float(c), "loss": float(loss)})
@@ -62,10 +67,8 @@ _FIT = ("budgets", "n_opt", "d_opt", "loss_opt", "n_coef", "n_exp", "d_coef", "d
 
 
 def law_optimum(law, compute):
-    """The compute-optimal (N, D, loss) of a service's law at its best learning rate:
-    N = G (C/6)^(beta/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta))."""
-    g = (law.alpha * law.A / (law.beta * law.B)) ** (1 / (law.alpha + law.beta))
-    n = g * (compute / 6) ** (law.beta / (law.alpha + law.beta))
+    """The compute-optimal (N, D, loss) of a service's law at its best learning rate."""
+    n = optimal_n(compute, law.A, law.B, law.alpha, law.beta)
     d = compute / (6 * n)
     return float(n), float(d), float(law.loss(n, d))
 
@@ -86,19 +89,26 @@ def predictions(factor=None, loss_rtol=None):
     return cases
 
 
+_BOOT_RNG = np.random.default_rng(20261206)  # its own stream: the other cases' inputs do not move
+
+
 def ideal_interval(columns, stats, level, resamples=200_000, chunk=10_000):
     """The percentile interval of the ideal bootstrap, approximated by many resamples of the
     rows of ``columns`` ((n,) or (n, k)): ``stats`` maps a batch of resamples, an array
     (resamples, n, k), to one value (or one vector) per resample."""
     x = np.asarray(columns, float).reshape(len(columns), -1)
-    values = np.concatenate([stats(x[rng.integers(0, len(x), (chunk, len(x)))])
+    values = np.concatenate([stats(x[_BOOT_RNG.integers(0, len(x), (chunk, len(x)))])
                              for _ in range(resamples // chunk)])
     low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
     return (float(low), float(high)) if np.ndim(low) == 0 else (low, high)
 
 
+def mean_of_x(x):
+    return x[..., 0].mean(-1)
+
+
 def mean_and_std(x):
-    return np.stack([x[..., 0].mean(-1), x[..., 0].std(-1, ddof=1)], axis=-1)
+    return np.stack([mean_of_x(x), x[..., 0].std(-1, ddof=1)], axis=-1)
 
 
 _X = rng.normal(10.0, 2.0, 100)
@@ -106,6 +116,7 @@ _SE = 2.0 / np.sqrt(100)
 _TOL = 0.25 * _SE  # 3,000 resamples: the endpoints' Monte Carlo error is about 0.05 _SE
 _BOOT = dict(num_samples=3_000)
 _GROUPED = {"g": [0] * 5 + [1] * 20 + [2] * 3, "x": list(np.arange(28.0))}
+_MEAN_95 = ideal_interval(_X, mean_of_x, 0.95)  # two cases: plain, and with failing resamples
 
 _SERVICE_SEEDS = [student_seed(name, 20261206) for name in ("trusted-a", "trusted-b", "trusted-c")]
 
@@ -155,13 +166,13 @@ CASES = {
     ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA).close(rtol=1e-9)],
     "test_bootstrap_ci": [
         Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["mean", "x"], seed=3, **_BOOT)
-        .expect(ideal_interval(_X, lambda x: x[..., 0].mean(-1), 0.95)).close(rtol=0, atol=_TOL),
+        .expect(_MEAN_95).close(rtol=0, atol=_TOL),
         Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["mean", "x"], level=0.8, seed=4, **_BOOT)
-        .expect(ideal_interval(_X, lambda x: x[..., 0].mean(-1), 0.8)).close(rtol=0, atol=_TOL),
+        .expect(ideal_interval(_X, mean_of_x, 0.8)).close(rtol=0, atol=_TOL),
         Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["stack", ["mean", "x"], ["std", "x"]], seed=5, **_BOOT)
         .expect(ideal_interval(_X, mean_and_std, 0.95)).close(rtol=0, atol=_TOL),
         Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["flaky", 4, ["mean", "x"]], seed=6, **_BOOT)
-        .expect(ideal_interval(_X, lambda x: x[..., 0].mean(-1), 0.95)).close(rtol=0, atol=_TOL),
+        .expect(_MEAN_95).close(rtol=0, atol=_TOL),
         Case("@with_statistic", "bootstrap_ci", _GROUPED, ["group_sizes", "g", [0, 1, 2]], num_samples=30,
              by="g").close(rtol=1e-12).any_dtype(),  # within groups: every group keeps its size
         Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["nan"], num_samples=20).raises("ValueError"),
