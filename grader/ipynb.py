@@ -2,7 +2,8 @@
 
 - One canonical form for every committed notebook: nbformat v4, 1-space indent, sorted keys,
   a trailing newline (what Jupyter itself writes), no outputs, no execution counts, no
-  per-run metadata. Writing the same notebook twice gives the same bytes, so generated
+  per-run metadata, the kit's kernelspec as installed and ``language_info`` as its name only
+  (what JupyterLab rewrites when it opens a notebook). Writing the same notebook twice gives the same bytes, so generated
   notebooks can be diffed in CI.
 - nbgrader's conventions are read from cell metadata (``metadata.nbgrader``): a solution
   cell has ``solution: true``, a test cell ``grade: true`` and ``points``; regions are
@@ -20,6 +21,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.errors import GraderError
+from grader.kernel import KERNEL_SPEC
 
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
@@ -59,13 +61,21 @@ def write(nb: NotebookNode, path: Path) -> bool:
 def strip(nb: NotebookNode) -> NotebookNode:
     """Remove outputs, execution counts and per-run metadata, in place; return ``nb``.
 
-    ``language_info`` is cut down to its name: Jupyter records the interpreter's patch
-    version there, which would make every save on another machine a diff.
+    What Jupyter writes when it merely opens a notebook is normalized too, so that opening and
+    saving a lesson in JupyterLab or Notebook 7 changes nothing once stripped:
+    ``language_info`` becomes just its name (Jupyter records the interpreter's version there,
+    a diff on every machine), added when missing; the kit's kernelspec gets the installed
+    kernel's display name (``grader.kernel``), which Jupyter writes back on every start.
     """
     for key in RUN_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
-    if "language_info" in nb.metadata:
-        nb.metadata.language_info = {"name": nb.metadata.language_info.get("name", "python")}
+    kernelspec = nb.metadata.get("kernelspec")
+    if kernelspec and kernelspec.get("name") == KERNEL_SPEC["name"]:
+        nb.metadata.kernelspec = dict(KERNEL_SPEC)
+    if kernelspec or "language_info" in nb.metadata:
+        language = (nb.metadata.get("language_info") or {}).get("name") or (
+            kernelspec or {}).get("language") or "python"
+        nb.metadata.language_info = {"name": language}
     for cell in nb.cells:
         for key in RUN_CELL_METADATA:
             cell.metadata.pop(key, None)

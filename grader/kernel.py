@@ -24,7 +24,9 @@ from grader.errors import GraderError
 from grader.paths import REPO_ROOT
 
 KERNEL_NAME = "lmkit"
-DISPLAY_NAME = "Python (lmkit)"
+DISPLAY_NAME = "Python 3 (lm-from-scratch-kit)"  # what the README tells students to pick
+# The kernelspec every notebook of the kit carries: what JupyterLab writes back on opening one.
+KERNEL_SPEC = {"display_name": DISPLAY_NAME, "language": "python", "name": KERNEL_NAME}
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 

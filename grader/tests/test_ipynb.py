@@ -66,3 +66,21 @@ def test_hidden_lines_and_exercises_follow_nbgrader_metadata():
     [test_add] = [c for c in nb.cells if ipynb.grade_id(c) == "test_add"]
     assert ipynb.hidden_lines(test_add.source)[0] == "_hidden_add_cases = [(-1, 1, 0), (40, 2, 42)]"
     assert nbformat.validate(nb) is None
+
+
+def test_strip_undoes_what_jupyterlab_writes_on_opening_a_lesson():
+    """JupyterLab records the kernel's language_info and its kernelspec when it opens a notebook;
+    stripped, a lesson opened and saved is byte-identical to the committed one."""
+    nb = new_notebook(cells=[new_code_cell("x = 1")], metadata={"kernelspec": {
+        "display_name": "an older name", "language": "python", "name": "lmkit"}})
+    committed = ipynb.dumps(ipynb.strip(nb))
+    assert nb.metadata == {"kernelspec": ipynb.KERNEL_SPEC, "language_info": {"name": "python"}}
+    opened = nbformat.reads(committed, as_version=4)
+    opened.metadata.language_info = {"codemirror_mode": {"name": "ipython", "version": 3},
+                                     "file_extension": ".py", "name": "python",
+                                     "version": "3.11.7"}
+    opened.metadata.kernelspec["display_name"] = "Python (lmkit)"
+    assert ipynb.dumps(ipynb.strip(opened)) == committed
+    other = new_notebook(metadata={"kernelspec": {"display_name": "Mine", "language": "python",
+                                                  "name": "python3"}})
+    assert ipynb.strip(other).metadata.kernelspec.display_name == "Mine"  # not the kit's
