@@ -32,6 +32,8 @@ kernel by ``grader.trusted`` as for any case.
   bootstrap): the frame is built from columns, the statistic from a small plain recipe.
 - ``with_clock``: a timing function (lesson 03's ``benchmark``) run on a simulated clock and
   a simulated GPU queue: its timings are exact, the same on every run and machine.
+- ``on_ranks``: lesson 05's notebook functions and classes run by a job of ``helpers`` on 2
+  gloo processes (``helpers.distributed``); the ranks' results.
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -426,3 +428,23 @@ def _dicts(value):
     if type(value) in (list, tuple):
         return type(value)(_dicts(v) for v in value)
     return value
+
+
+def on_ranks(namespace: dict, job: str, objects: dict, world_size: int = 2,
+             timeout: float = 60.0, **kwargs):
+    """Lesson 05: ``job`` (a function of a ``helpers.`` module, e.g. ``"helpers.ddp.train_job"``)
+    run on ``world_size`` gloo ranks of the CPU by ``helpers.distributed.run``, with keyword
+    arguments ``objects`` naming notebook functions or classes (``{"wrapper": "DDP"}``) and
+    plain ``kwargs``: the list of the ranks' results (rank order). A rank that raises makes the
+    case fail with its error; a deadlock ends the ranks after ``timeout`` seconds (or the
+    case's own limit), leaving no process behind."""
+    import importlib
+
+    module, _, name = job.rpartition(".")
+    if not module.startswith("helpers."):
+        raise ValueError(f"on_ranks runs jobs of the kit's helpers, not {job!r}")
+    fn = getattr(importlib.import_module(module), name)
+    from helpers.distributed import run
+
+    resolved = {key: lookup(namespace, value) for key, value in objects.items()}
+    return run(fn, world_size=world_size, timeout=timeout, **resolved, **kwargs)
