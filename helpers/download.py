@@ -15,7 +15,9 @@
   against the manifest's ``unpacked`` size/sha256 when those are known.
 
 Run: ``python -m helpers.download list``, ``python -m helpers.download get tinystories``
-(``--dest DIR``, ``--url-base URL`` for a mirror). Test: ``python -m pytest
+(``--dest DIR``, ``--url-base URL`` for a mirror); Common Crawl files by path:
+``python -m helpers.download cc crawl-data/CC-MAIN-2024-10/segments/.../x.warc.wet.gz``
+(read through and digest-checked, sha256 recorded on first use; lesson 07). Test: ``python -m pytest
 grader/tests/test_download.py -q`` (against a local HTTP server, no network).
 """
 from __future__ import annotations
@@ -372,6 +374,63 @@ def download(dataset: str, dest: str | Path | None = None, *, manifest: str | Pa
 
 
 # ---------------------------------------------------------------------------------------------
+# Common Crawl WARC/WET/WAT files by path (lesson 07)
+# ---------------------------------------------------------------------------------------------
+def check_warc(path: Path) -> int:
+    """Read every record of a (gzipped) WARC, WET or WAT file with fastwarc, checking each
+    record's WARC-Block-Digest when it has one; the number of records, or DownloadError."""
+    from fastwarc.warc import ArchiveIterator
+
+    count = 0
+    try:
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh, parse_http=False):
+                if record.headers.get("WARC-Block-Digest") and not record.verify_block_digest():
+                    raise DownloadError(f"{path.name}: record {count} fails its WARC-Block-Digest")
+                count += 1
+    except DownloadError:
+        raise
+    except Exception as err:  # gzip or WARC errors from fastwarc
+        raise DownloadError(f"{path.name}: not a readable WARC file ({err})") from err
+    if count == 0:
+        raise DownloadError(f"{path.name}: no WARC records in it")
+    return count
+
+
+def download_cc(paths: list[str], dest: str | Path | None = None, *,
+                manifest: str | Path = MANIFEST,
+                url_base: str | None = None, checksums: Path = CHECKSUMS, retries: int = 3,
+                backoff: float = 1.0, timeout: float = 60.0, progress: bool = True) -> list[Path]:
+    """Download Common Crawl files by their path in the crawl (``crawl-data/CC-MAIN-...``,
+    as listed in a crawl's ``warc.paths.gz``), resumably. Common Crawl publishes no
+    checksums of whole files: each is read through (gzip integrity, every record's block
+    digest) before it is accepted, and its sha256 is recorded on first use; a later download
+    of the same path must match it."""
+    cc = load_manifest(manifest)["common_crawl"]
+    base = (url_base or cc["url_base"]).rstrip("/") + "/"
+    dest_dir = Path(dest) if dest is not None else DATA_DIR / "common_crawl"
+    out = []
+    for path in paths:
+        if not (path.startswith("crawl-data/") and path.endswith(".gz")) or ".." in path:
+            raise DownloadError(f"{path!r} is not a Common Crawl file path: expected "
+                                "crawl-data/CC-MAIN-<crawl>/.../<name>.warc.gz (or .warc.wet.gz, "
+                                ".warc.wat.gz), one line of the crawl's warc.paths.gz")
+        spec = FileSpec(Path(path).name, base + path, None, None)
+        target = dest_dir / spec.name
+        if not target.exists():
+            part = fetch(spec.url, target, None, retries=retries, backoff=backoff,
+                         timeout=timeout, progress=progress)
+            try:
+                check_warc(part)
+            except DownloadError as err:
+                raise DownloadError(f"{err}; kept as {_set_aside(part, '.corrupt')} (not used)")
+            _verify(part, spec, f"common_crawl/{path}", checksums, trust=True)
+            os.replace(part, target)
+        out.append(target)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
 def _human(n: int | None) -> str:
@@ -402,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=MANIFEST, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the datasets in datasets/manifest.json")
+    cc = sub.add_parser("cc", help="download Common Crawl WARC/WET files by path (lesson 07)")
+    cc.add_argument("paths", nargs="+", help="crawl-data/CC-MAIN-.../....warc.wet.gz")
+    cc.add_argument("--dest", type=Path, help="folder (default DATA_DIR/common_crawl)")
+    cc.add_argument("--url-base", help="a mirror instead of data.commoncrawl.org")
+    cc.add_argument("--checksums", type=Path, default=CHECKSUMS, help=argparse.SUPPRESS)
     get = sub.add_parser("get", help="download, verify and unpack one dataset")
     get.add_argument("dataset", help="a name from `list` (tinystories, owt)")
     get.add_argument("--dest", type=Path, help="folder for the files (default DATA_DIR/<name>)")
@@ -421,6 +485,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot read the manifest {args.manifest}: {err}")
     if args.command == "list":
         print_list(manifest)
+        return 0
+    if args.command == "cc":
+        try:
+            paths = download_cc(args.paths, args.dest, manifest=args.manifest,
+                                url_base=args.url_base, checksums=args.checksums)
+        except DownloadError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print("\n".join(map(str, paths)))
         return 0
     if args.dataset not in manifest["datasets"]:
         parser.error(f"unknown dataset {args.dataset!r}; choose from: "

@@ -1,0 +1,406 @@
+"""Lesson 07: the offline crawl, the filters (the notebook's and helpers.cc_filters'), the
+pipeline, and the Common Crawl downloader.
+
+- The crawl: deterministic, in formats fastwarc reads, with a ground truth that matches it.
+- Oracles: extraction equals resiliparse's own output; language ID agrees with the ground
+  truth; every planted e-mail, phone number and IP is masked, and masking changes nothing
+  else; MinHash dedup equals brute-force exact Jaccard on small inputs (hypothesis), its
+  candidate pairs agree with datasketch's MinHashLSH, and candidate rates follow the S-curve.
+- The notebook's solutions and helpers.cc_filters are two implementations: they agree.
+- Bad input: a truncated file, a corrupt record, undecodable and empty bodies cost only
+  themselves; a killed pipeline resumes; the downloader against a local HTTP server.
+
+Run: ``python -m pytest grader/tests/test_cc_filtering.py -q`` (about a minute).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grader.nbmodule import load_notebook
+from helpers import cc_filters as F
+from helpers import cc_pipeline as P
+from helpers import download as dl
+from helpers.cc_crawl import load_truth, write_crawl
+from helpers.env import REPO_ROOT
+from test_download import LocalServer, Route  # the downloader tests' local HTTP server
+
+NOTEBOOK = REPO_ROOT / "solutions" / "07_common_crawl_filtering.ipynb"
+SAMPLE = P.CRAWL_SAMPLE
+SAMPLE_WARC = SAMPLE / "crawl-00000.warc.gz"
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return load_notebook(NOTEBOOK)
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory):
+    out = tmp_path_factory.mktemp("crawl")
+    write_crawl(out, 400, seed=3, num_files=2)
+    return out
+
+
+def records(path):
+    return list(P.iter_responses(path))
+
+
+# ---- the crawl ----
+
+def test_the_crawl_is_deterministic_and_its_truth_matches_its_records(tmp_path, crawl):
+    write_crawl(tmp_path, 400, seed=3, num_files=2)
+    for p in sorted(crawl.iterdir()):
+        assert (tmp_path / p.name).read_bytes() == p.read_bytes(), p.name
+    truth = load_truth(crawl)
+    urls = [u for w in sorted(crawl.glob("*.warc.gz")) if ".wet" not in w.name
+            for u, _, _ in records(w)]
+    assert len(urls) == len(truth) == 400 and set(urls) == set(truth)
+    kinds = {row["kind"] for row in truth.values()}
+    assert {"article", "foreign", "spam", "template", "terms", "short", "teaser"} <= kinds
+    assert len({row["language"] for row in truth.values()}) >= 8
+    copies = [r for r in truth.values() if r["exact_copy_of"]]
+    assert copies and all(truth[r["exact_copy_of"]]["cluster"] == r["cluster"] for r in copies)
+
+
+def test_the_committed_sample_is_what_the_generator_writes(tmp_path):
+    write_crawl(tmp_path, 100, seed=0, num_files=1)
+    for p in sorted(SAMPLE.iterdir()):
+        if p.name != "README.md":
+            assert (tmp_path / p.name).read_bytes() == p.read_bytes(), f"regenerate {p.name}"
+
+
+def test_wet_records_refer_to_their_responses():
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    with open(SAMPLE / "crawl-00000.warc.wet.gz", "rb") as fh:
+        wet = [(r.headers["WARC-Target-URI"], r.headers["WARC-Refers-To"])
+               for r in ArchiveIterator(fh, record_types=WarcRecordType.conversion)]
+    with open(SAMPLE_WARC, "rb") as fh:
+        ids = {r.headers["WARC-Target-URI"]: r.headers["WARC-Record-ID"]
+               for r in ArchiveIterator(fh, record_types=WarcRecordType.response)}
+    assert wet and all(ids[u] == ref for u, ref in wet)
+
+
+# ---- extraction and language ----
+
+def test_extraction_equals_resiliparse_and_returns_none_for_non_html(nb):
+    from resiliparse.extract.html2text import extract_plain_text
+
+    truth = load_truth(SAMPLE)
+    for url, charset, body in records(SAMPLE_WARC):
+        row = truth[url]
+        for extract in (nb.extract_text_from_html_bytes, F.extract_text_from_html_bytes):
+            text = extract(body, charset)
+            if row["kind"] in ("binary", "empty"):
+                assert text is None
+            elif row["declared"] != "none" or row["encoding"] == "utf-8":
+                assert text == extract_plain_text(body.decode(row["encoding"]),
+                                                  main_content=True), url
+
+
+def test_language_id_agrees_with_the_ground_truth(nb, crawl):
+    truth = load_truth(crawl)
+    got = []
+    for w in sorted(crawl.glob("crawl-*.warc.gz")):
+        for url, charset, body in records(w):
+            text = F.extract_text_from_html_bytes(body, charset)
+            if text:
+                label, score = nb.identify_language(text)
+                assert (label, score) == F.identify_language(text)
+                got.append(label == truth[url]["language"])
+    assert np.mean(got) >= 0.97, np.mean(got)
+
+
+# ---- PII ----
+
+def test_every_planted_value_is_masked_and_nothing_else_changes(nb, crawl):
+    truth = load_truth(crawl)
+    masks = {"email": (nb.mask_emails, "|||EMAIL_ADDRESS|||"),
+             "phone": (nb.mask_phone_numbers, "|||PHONE_NUMBER|||"),
+             "ip": (nb.mask_ips, "|||IP_ADDRESS|||")}
+    planted = 0
+    for w in sorted(crawl.glob("crawl-*.warc.gz")):
+        for url, charset, body in records(w):
+            text = F.extract_text_from_html_bytes(body, charset)
+            if not text or truth[url]["language"] != "en":
+                continue
+            for kind, (mask, placeholder) in masks.items():
+                masked, count = mask(text)
+                values = truth[url]["pii"][kind]
+                planted += len(values)
+                assert count == len(values) and not any(v in masked for v in values), url
+                # outside the matches nothing changed: the pieces between placeholders
+                pieces = masked.split(placeholder)
+                assert all(p in text for p in pieces)
+                assert (masked, count) == getattr(F, mask.__name__)(text)
+    assert planted > 50
+
+
+@given(st.text(alphabet=st.sampled_from("ab.@ 1-()+\n"), max_size=60))
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_masks_agree_and_count_their_placeholders(text):
+    nb = load_notebook(NOTEBOOK)
+    for name in ("mask_emails", "mask_phone_numbers", "mask_ips"):
+        masked, count = getattr(nb, name)(text)
+        assert (masked, count) == getattr(F, name)(text)
+        assert masked.count("|||") == 2 * count
+
+
+# ---- Gopher ----
+
+@given(st.lists(st.sampled_from(["the", "cat", "a", "12", "...", "extraordinarily", "\n",
+                                 "sat…", "x"]), max_size=150))
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_gopher_notebook_and_reference_agree(words):
+    nb = load_notebook(NOTEBOOK)
+    text = " ".join(words)
+    assert nb.gopher_quality_filter(text) == F.gopher_quality_filter(text)
+
+
+# ---- MinHash ----
+
+def brute_force_dedup(texts: list[str], ngrams: int, threshold: float) -> list[int]:
+    """Indices kept by exact Jaccard over all pairs and union-find (the definition)."""
+    sets = [F.shingles(t, ngrams) for t in texts]
+    pairs = [(i, j) for i, j in itertools.combinations(range(len(texts)), 2)
+             if F.jaccard(sets[i], sets[j]) >= threshold]
+    roots = F.clusters(len(texts), pairs)
+    return [i for i in range(len(texts)) if roots[i] == i]
+
+
+def run_dedup(function, texts, tmp: Path, **kwargs) -> list[int]:
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "in").mkdir(parents=True)
+    paths = []
+    for i, t in enumerate(texts):
+        paths.append(tmp / "in" / f"{i:03d}.txt")
+        paths[-1].write_text(t, encoding="utf-8")
+    function(paths, output_directory=tmp / "out", **kwargs)
+    kept = sorted(int(p.stem) for p in (tmp / "out").iterdir())
+    for i in kept:
+        assert (tmp / "out" / f"{i:03d}.txt").read_text(encoding="utf-8") == texts[i]
+    return kept
+
+
+@given(st.lists(st.integers(0, 3), min_size=2, max_size=8), st.integers(0, 10_000))
+@settings(max_examples=25, derandomize=True, deadline=None)
+def test_minhash_with_enough_bands_equals_brute_force_jaccard(families, seed):
+    """Documents are noisy copies of a few bases: pairs are near 1 or near 0 in Jaccard,
+    where LSH with 32 bands of 2 rows misses a pair with probability < 1e-9."""
+    nb = load_notebook(NOTEBOOK)
+    rng = random.Random(seed)
+    bases = [[f"b{f}w{rng.randrange(10**6)}" for _ in range(80)] for f in range(4)]
+    texts = []
+    for f in families:
+        words = list(bases[f])
+        for _ in range(rng.randrange(3)):
+            words[rng.randrange(len(words))] = "noise"
+        texts.append(" ".join(words))
+    want = brute_force_dedup(texts, 2, 0.85)
+    kwargs = dict(num_hashes=64, num_bands=32, ngrams=2, jaccard_threshold=0.85)
+    tmp = Path(f"/tmp/lmkit-test-minhash-{seed}")
+    try:
+        assert run_dedup(nb.minhash_deduplication, texts, tmp, **kwargs) == want
+        assert run_dedup(F.minhash_deduplication, texts, tmp, **kwargs) == want
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_candidate_pairs_agree_with_datasketch_minhash_lsh():
+    from datasketch import MinHash, MinHashLSH
+
+    rng = random.Random(0)
+    base = [[f"w{rng.randrange(5000)}" for _ in range(200)] for _ in range(40)]
+    texts = []
+    for k, words in enumerate(base):   # each base twice: a copy with k % 10 * 4 words changed
+        texts.append(" ".join(words))
+        other = list(words)
+        for _ in range(k % 10 * 4):
+            other[rng.randrange(200)] = f"x{rng.randrange(10**6)}"
+        texts.append(" ".join(other))
+    sets = [F.shingles(t, 3) for t in texts]
+    a, b = F.hash_params(128)
+    ours = F.lsh_candidates(np.stack([F.minhash_signature(s, a, b) for s in sets]), 32)
+    lsh = MinHashLSH(num_perm=128, params=(32, 4))
+    sigs = []
+    for i, s in enumerate(sets):
+        m = MinHash(num_perm=128, seed=1)
+        m.update_batch([g.encode() for g in s])
+        lsh.insert(str(i), m)
+        sigs.append(m)
+    theirs = {tuple(sorted((i, int(j)))) for i, m in enumerate(sigs) for j in lsh.query(m)
+              if int(j) != i}
+    # same candidates up to hash randomness: every pair whose S-curve probability is near 0
+    # or 1 is decided alike; elsewhere the counts agree within 4 standard deviations
+    p = {(i, j): P.lsh_probability(F.jaccard(sets[i], sets[j]), 32, 4)
+         for i, j in itertools.combinations(range(len(texts)), 2)}
+    sure = {q for q, v in p.items() if v > 1 - 1e-6 or v < 1e-6}
+    assert len(sure) > 700 and ours & sure == theirs & sure == {q for q in sure if p[q] > 0.5}
+    var = sum(v * (1 - v) for q, v in p.items() if q not in sure)
+    assert abs(len(ours - sure) - len(theirs - sure)) <= 4 * np.sqrt(2 * var) + 1
+
+
+def test_candidate_rates_follow_the_s_curve():
+    rng = np.random.default_rng(0)
+    num_hashes, num_bands = 60, 12
+    a, b = F.hash_params(num_hashes, seed=1)
+    for s in (0.3, 0.5, 0.7):
+        hits = 0
+        for t in range(300):
+            shared = round(2 * 100 * s / (1 + s))
+            x = {f"{t}s{i}" for i in range(shared)} | {f"{t}a{i}" for i in range(100 - shared)}
+            y = {f"{t}s{i}" for i in range(shared)} | {f"{t}b{i}" for i in range(100 - shared)}
+            sig = np.stack([F.minhash_signature(x, a, b), F.minhash_signature(y, a, b)])
+            hits += bool(F.lsh_candidates(sig, num_bands))
+        p = P.lsh_probability(F.jaccard(x, y), num_bands, num_hashes // num_bands)
+        assert abs(hits / 300 - p) < 4 * np.sqrt(p * (1 - p) / 300) + 0.01, (s, hits, p)
+    del rng
+
+
+def test_exact_line_dedup_notebook_and_reference_agree(nb, tmp_path):
+    rng = random.Random(0)
+    lines = ["Home | Shop", "Copyright", "", "a story line", "another", "Read more..."]
+    files = []
+    for k in range(6):
+        p = tmp_path / "in" / f"{k}.txt"
+        p.parent.mkdir(exist_ok=True)
+        body = [rng.choice(lines) + (str(rng.randrange(3)) if rng.random() < 0.5 else "")
+                for _ in range(rng.randrange(8))]
+        p.write_text("\n".join(body) + ("\n" if rng.random() < 0.5 else ""), encoding="utf-8")
+        files.append(p)
+    nb.exact_line_deduplication(files, tmp_path / "nb")
+    F.exact_line_deduplication(files, tmp_path / "ref")
+    for p in files:
+        assert (tmp_path / "nb" / p.name).read_text() == (tmp_path / "ref" / p.name).read_text()
+
+
+# ---- bad input, the pipeline, resuming ----
+
+def gzip_offsets(data: bytes) -> list[int]:
+    offsets, i = [], data.find(P.GZIP_MAGIC)
+    while i >= 0:
+        offsets.append(i)
+        i = data.find(P.GZIP_MAGIC, i + 1)
+    return offsets
+
+
+def test_a_corrupt_record_or_a_truncated_file_costs_only_its_own_records(tmp_path):
+    data = SAMPLE_WARC.read_bytes()
+    every = records(SAMPLE_WARC)
+    offsets = gzip_offsets(data)
+    k = offsets[10] + 30  # inside the deflate stream of the 10th response
+    bad = tmp_path / "bad.warc.gz"
+    bad.write_bytes(data[:k] + bytes(x ^ 0xFF for x in data[k:k + 40]) + data[k + 40:])
+    errors: list[str] = []
+    got = list(P.iter_responses(bad, errors))
+    assert got == every[:9] + every[10:] and len(errors) == 1 and "corrupt" in errors[0]
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(data[: offsets[50] + 100])
+    errors = []
+    assert list(P.iter_responses(cut, errors)) == every[:49] and "truncated" in errors[0]
+    empty = tmp_path / "empty.warc.gz"
+    empty.write_bytes(b"")
+    assert list(P.iter_responses(empty, errors)) == []
+
+
+def reference_filters() -> P.Filters:
+    return P.Filters(F.extract_text_from_html_bytes, F.identify_language,
+                     (F.mask_emails, F.mask_phone_numbers, F.mask_ips), F.gopher_quality_filter)
+
+
+def run(warcs, out, workers=2):
+    return P.run_pipeline(warcs, out, reference_filters(), workers=workers, progress=False,
+                          dedup=F.minhash_deduplication, line_dedup=F.exact_line_deduplication,
+                          dedup_kwargs=dict(num_hashes=100, num_bands=20, ngrams=5,
+                                            jaccard_threshold=0.8))
+
+
+def test_pipeline_keeps_english_prose_and_resumes_after_a_kill(crawl, tmp_path):
+    warcs = sorted(crawl.glob("crawl-*.warc.gz"))
+    warcs = [w for w in warcs if ".wet" not in w.name]
+    corpus, report = run(warcs, tmp_path / "a")
+    truth = load_truth(crawl)
+    kept = json.loads((tmp_path / "a" / "kept_urls.json").read_text())
+    assert all(truth[u]["language"] == "en" for u in kept)
+    assert not {truth[u]["kind"] for u in kept} & {"short", "teaser", "foreign"}
+    clusters = [truth[u]["cluster"] for u in kept if truth[u]["cluster"] is not None]
+    assert len(clusters) == len(set(clusters)), "one document per duplicate cluster"
+    assert report.docs["extract"][0] == 400 and not report.errors
+    # a run killed after its first file: that file's marker exists, the other's does not
+    shutil.copytree(tmp_path / "a" / "stage1", tmp_path / "b" / "stage1")
+    (tmp_path / "b" / "stage1" / "crawl-00001.done.json").unlink()
+    corpus_b, report_b = run(warcs, tmp_path / "b", workers=1)
+    assert corpus_b.read_text() == corpus.read_text() and report_b.docs == report.docs
+
+
+def test_pipeline_reports_bad_records_and_loses_no_others(crawl, tmp_path):
+    warc = crawl / "crawl-00000.warc.gz"
+    data = warc.read_bytes()
+    offsets = gzip_offsets(data)
+    k = offsets[20] + 30
+    bad = tmp_path / "in" / "crawl-00000.warc.gz"
+    bad.parent.mkdir()
+    bad.write_bytes(data[:k] + bytes(x ^ 0xFF for x in data[k:k + 40]) + data[k + 40:])
+    _, report = run([bad], tmp_path / "out", workers=1)
+    assert report.docs["extract"][0] == len(records(warc)) - 1 and len(report.errors) == 1
+
+
+def test_the_payoff_experiment_runs_and_is_reproducible():
+    texts = {"a": "the cat sat on the mat. " * 200, "b": "le chat dort. " * 300}
+    h1 = P.payoff_experiment(texts, "the cat sat. " * 100, d_model=32, num_layers=1,
+                             num_steps=4, batch_size=4, context_length=32, device="cpu")
+    h2 = P.payoff_experiment(texts, "the cat sat. " * 100, d_model=32, num_layers=1,
+                             num_steps=4, batch_size=4, context_length=32, device="cpu")
+    assert {k: v.final_valid_loss for k, v in h1.items()} == \
+        {k: v.final_valid_loss for k, v in h2.items()}
+
+
+# ---- the downloader ----
+
+@pytest.fixture
+def server():
+    import threading
+
+    srv = LocalServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+CC_PATH = "crawl-data/CC-MAIN-2024-10/segments/1/wet/crawl-00000.warc.wet.gz"
+
+
+def test_cc_download_by_path_reads_the_file_through_and_records_its_digest(tmp_path, server):
+    data = (SAMPLE / "crawl-00000.warc.wet.gz").read_bytes()
+    server.routes[CC_PATH] = Route(data, fail_times=1, cut=True)
+    sums = tmp_path / "sums.json"
+    [path] = dl.download_cc([CC_PATH], tmp_path / "out", url_base=server.url, checksums=sums,
+                            retries=2, backoff=0.0, progress=False)
+    assert path.read_bytes() == data and server.log[-1][1] is not None, "resumed with Range"
+    assert json.loads(sums.read_text())[f"common_crawl/{CC_PATH}"]["size"] == len(data)
+    with pytest.raises(dl.DownloadError, match="not a Common Crawl file path"):
+        dl.download_cc(["../etc/passwd"], tmp_path / "out", url_base=server.url)
+
+
+def test_cc_download_refuses_a_corrupt_file(tmp_path, server):
+    data = bytearray((SAMPLE / "crawl-00000.warc.wet.gz").read_bytes())
+    data[5000:5040] = bytes(40)
+    server.routes[CC_PATH] = Route(bytes(data))
+    with pytest.raises(dl.DownloadError, match="not a readable WARC"):
+        dl.download_cc([CC_PATH], tmp_path / "out", url_base=server.url,
+                       checksums=tmp_path / "sums.json", retries=0, progress=False)
+    assert not (tmp_path / "out" / "crawl-00000.warc.wet.gz").exists()
+    assert (tmp_path / "out" / "crawl-00000.warc.wet.gz.part.corrupt").exists() or \
+        list((tmp_path / "out").glob("*.corrupt"))
