@@ -53,7 +53,12 @@ def parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, description=help)
 
     lessons_help = "lessons by number (01), stem (01_bpe_tokenizer) or path; default: all"
-    command("install-kernel", "install the 'lmkit' Jupyter kernel for this Python (--sys-prefix)")
+    command("install-kernel", "install the 'lmkit' Jupyter kernel and the kit's JupyterLab "
+            "settings for this Python (--sys-prefix)")
+
+    p = command("formgrader", "as an instructor: JupyterLab on build/course with nbgrader's "
+                "formgrader showing the lessons")
+    p.add_argument("--port", type=positive(int), default=8888, help="default: 8888")
 
     p = command("generate", "write notebooks/<lesson>.ipynb from solutions/ with nbgrader")
     p.add_argument("lessons", nargs="*", metavar="LESSON", help=lessons_help)
@@ -128,8 +133,22 @@ def run(args: argparse.Namespace) -> int:
     layout = Layout(args.root.resolve())
     if args.command == "install-kernel":
         from grader.kernel import install_kernel
+        from grader.lab import install_lab_config
 
         print(f"installed kernel 'lmkit' in {install_kernel()}")
+        print("JupyterLab settings (nbgrader: Validate only): "
+              + ", ".join(str(p) for p in install_lab_config()))
+    elif args.command == "formgrader":
+        import subprocess
+
+        from grader.lab import instructor_config, lab_command, prepare_course
+
+        course = prepare_course(layout)
+        settings = instructor_config(course.root / ".instructor", course.root)
+        argv, env = lab_command(course.root, port=args.port, browser=True, instructor=settings)
+        print(f"JupyterLab on {layout.relative(course.root)}: Nbgrader > Formgrader "
+              "lists the lessons; Ctrl-C stops it")
+        return subprocess.run(argv, env=env, cwd=course.root).returncode
     elif args.command == "generate":
         from grader.generate import generate
 

@@ -3,8 +3,8 @@
 - One canonical form for every committed notebook: nbformat v4, 1-space indent, sorted keys,
   a trailing newline (what Jupyter itself writes), no outputs, no execution counts, no
   per-run metadata, the kit's kernelspec as installed and ``language_info`` as its name only
-  (what JupyterLab rewrites when it opens a notebook). Writing the same notebook twice gives the same bytes, so generated
-  notebooks can be diffed in CI.
+  (what JupyterLab rewrites when it opens a notebook). Writing the same notebook twice gives
+  the same bytes, so generated notebooks can be diffed in CI.
 - nbgrader's conventions are read from cell metadata (``metadata.nbgrader``): a solution
   cell has ``solution: true``, a test cell ``grade: true`` and ``points``; regions are
   delimited by ``### BEGIN SOLUTION`` / ``### END SOLUTION`` and ``### BEGIN HIDDEN TESTS`` /
