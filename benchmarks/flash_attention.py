@@ -49,7 +49,11 @@ from helpers.model import ModelConfig, register_attention_backend
 lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")  # the teaching kernels
 FlashAttentionTriton, naive_attention = lesson.FlashAttentionTriton, lesson.naive_attention
 register_attention_backend("flash: teaching", lambda q, k, v: FlashAttentionTriton.apply(q, k, v, True))
-register_attention_backend("flash: fast", lambda q, k, v: fast.FlashAttentionTriton.apply(q, k, v, True))
+# "ours: fast" runs with FAST["options"]: the kernel's defaults, or with --variants the variant
+# that won the headline in the same run (the name says which).
+FAST = {"options": fast.FastOptions(), "variant": "defaults"}
+register_attention_backend("flash: fast", lambda q, k, v: fast.FlashAttentionTriton.apply(
+    q, k, v, True, FAST["options"]))
 INTEGRATION_BACKENDS = ("naive", "sdpa", "flash: teaching", "flash: fast")
 
 # The backward is timed repeatedly on one graph (retain_graph=True), which torch.compile's
@@ -83,6 +87,21 @@ def sdpa_cudnn(q, k, v, causal):
         return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
 
+# The fast kernel's variants (``--variants``): its options, each timed at the headline in the
+# same run as SDPA. The first is the kernel as it was before Hopper tensor descriptors.
+FAST_VARIANTS = {
+    "fast: split, pointer loads": fast.FastOptions(dq_mode="split", tma_loads=False),
+    "fast: split, TMA loads": fast.FastOptions(dq_mode="split", tma_loads=True),
+    "fast: fused, TMA loads": fast.FastOptions(dq_mode="fused", tma_loads=True),
+    "fast: atomic, TMA loads": fast.FastOptions(dq_mode="atomic", tma_loads=True),
+    "fast: tma, TMA loads": fast.FastOptions(dq_mode="tma", tma_loads=True),
+}
+
+
+def fast_variant(options):
+    return lambda q, k, v, causal: fast.FlashAttentionTriton.apply(q, k, v, causal, options)
+
+
 def implementations():
     return {
         "naive": naive_attention,
@@ -90,7 +109,8 @@ def implementations():
         "SDPA (flash)": sdpa_flash,
         "SDPA (cuDNN)": sdpa_cudnn,  # PyTorch's default SDPA backend on Hopper, for context
         "ours: teaching": FlashAttentionTriton.apply,
-        "ours: fast": fast.FlashAttentionTriton.apply,
+        "ours: fast": lambda q, k, v, causal: fast.FlashAttentionTriton.apply(
+            q, k, v, causal, FAST["options"]),
     }
 
 
@@ -206,7 +226,8 @@ def write_markdown(path, env, headline, checks, sweep, variants, integration=())
         f"{env['gpu']}, torch {env['torch']}, triton {env['triton']}, bf16. "
         f"Times are medians of `triton.testing.do_bench` in ms; TFLOP/s use forward FLOPs "
         f"4·B·H·S²·D (halved when causal), backward 2.5× forward. "
-        f"bf16 matmul 8192³ in the same run: {env['matmul_tflops']:.0f} TFLOP/s.", "",
+        f"bf16 matmul 8192³ in the same run: {env['matmul_tflops']:.0f} TFLOP/s. "
+        f"\"ours: fast\" ran with `{env['fast']}`.", "",
         f"## Headline: batch {h['batch']}, {h['heads']} heads, seq {h['seq']}, d {h['d_head']}, causal, forward+backward", "",
         "| implementation | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd TFLOP/s |", "|---|---|---|---|---|",
     ]
@@ -256,7 +277,7 @@ def write_markdown(path, env, headline, checks, sweep, variants, integration=())
 
 def print_autotune_timings(top=None):
     """The configs the autotuner timed for the last key it tuned (ms): the raw material for tuning."""
-    for kernel in (fast._attn_fwd, fast._attn_bwd_dkdv, fast._attn_bwd_dq):
+    for kernel in fast.AUTOTUNED:
         timings = getattr(kernel, "configs_timings", None) or {}
         ranked = sorted(timings.items(), key=lambda ct: ct[1][0] if isinstance(ct[1], list) else ct[1])
         for cfg, t in ranked[:top]:
@@ -269,7 +290,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="correctness and headline only")
     parser.add_argument("--seqs", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--variants", action="store_true", help="also time the fast kernel's other DQ_MODE")
+    parser.add_argument("--variants", action="store_true",
+                        help="also check and time the fast kernel's FAST_VARIANTS at the headline")
     parser.add_argument("--repeats", type=int, default=2, help="headline repeats of SDPA and ours: fast")
     parser.add_argument("--out", default="benchmarks/results/flash_attention.md")
     parser.add_argument("--json", default=None, help="also dump raw results here")
@@ -284,7 +306,24 @@ def main():
                date=datetime.date.today().isoformat(), args=arg_str, matmul_tflops=matmul_ceiling())
     print(env, flush=True)
     impls = implementations()
-    checks = check_correctness(impls)
+    variant_checks = []
+    variant_headline = {}
+    if args.variants:  # first: the winner at the headline runs as "ours: fast" everywhere below
+        for name, options in FAST_VARIANTS.items():
+            fn = fast_variant(options)
+            errs = max_errors(fn, HEADLINE, sdpa_flash)  # (compiles and autotunes)
+            variant_checks.append((shape_label(HEADLINE), name, "SDPA (flash)", errs))
+            print(f"check {shape_label(HEADLINE):38s} {name:28s} "
+                  + "  ".join(f"{k} {a:.1e} / {r:.1e}" for k, (a, r) in errs.items()), flush=True)
+            variant_headline[name] = time_impl(fn, HEADLINE, rep=100)
+            print(f"headline {name:28s} {variant_headline[name]}", flush=True)
+            print_autotune_timings(top=3)
+        timed = {n: t["fwd+bwd"] for n, t in variant_headline.items() if not isinstance(t, str)}
+        FAST["variant"] = min(timed, key=timed.get)
+        FAST["options"] = FAST_VARIANTS[FAST["variant"]]
+        print(f"ours: fast = {FAST['variant']} ({FAST['options']})", flush=True)
+    env["fast"] = f"{FAST['variant']}: {FAST['options']}"
+    checks = check_correctness(impls) + variant_checks
 
     headline_impls = [n for n in impls if not (n.startswith("naive") and naive_bytes(**HEADLINE) > NAIVE_MEMORY_LIMIT)]
     headline = {}
@@ -298,15 +337,13 @@ def main():
         return do_bench(lambda: torch.autograd.grad(fn(q, k, v, True), (q, k, v), do), warmup=10, rep=200, return_mode="median")
 
     for _ in range(args.repeats):  # interleaved repeats: the spread says what difference is noise
-        for name in ("SDPA (flash)", "SDPA (cuDNN)", "ours: fast"):
-            variants.setdefault(name, []).append(fwd_bwd(impls[name]))
+        for name in ("SDPA (flash)", "SDPA (cuDNN)", "ours: fast", *FAST_VARIANTS):
+            if name in FAST_VARIANTS and (not args.variants or name == FAST["variant"]):
+                continue
+            fn = impls[name] if name in impls else fast_variant(FAST_VARIANTS[name])
+            variants.setdefault(name, []).append(fwd_bwd(fn))
     print_autotune_timings()
-    if args.variants:
-        default_mode, fast.DQ_MODE = fast.DQ_MODE, "atomic" if fast.DQ_MODE == "split" else "split"
-        fwd_bwd(impls["ours: fast"])  # autotune the other backward
-        variants[f"ours: fast, DQ_MODE={fast.DQ_MODE!r}"] = [fwd_bwd(impls["ours: fast"]) for _ in range(2)]
-        fast.DQ_MODE = default_mode
-        print_autotune_timings()
+    headline.update(variant_headline)
     for name, ts in variants.items():
         print(f"repeat {name:30s} " + " ".join(f"{t:.3f}" for t in ts), flush=True)
     del q, k, v, do
@@ -330,7 +367,7 @@ def main():
     print(f"wrote {args.out}")
     if args.json:
         chosen = {k.fn.__name__: {str(key): str(cfg) for key, cfg in k.cache.items()}
-                  for k in (fast._attn_fwd, fast._attn_bwd_dkdv, fast._attn_bwd_dq)}
+                  for k in fast.AUTOTUNED}
         Path(args.json).write_text(json.dumps(dict(env=env, headline=headline, checks=checks, variants=variants,
                                                    sweep=sweep, integration=integration, autotuned=chosen),
                                               indent=1, default=str))

@@ -33,7 +33,11 @@ naive_attention = lesson.naive_attention
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 ON_GPU = DEVICE == "cuda"
-IMPLS = {"pytorch": FlashAttentionPytorch, "triton": FlashAttentionTriton, "triton_fast": fast.FlashAttentionTriton}
+# The fast kernel with one fixed config per head dim (autotuning every test shape would compile for
+# minutes); each of its dQ modes is tested below.
+FIXED = fast.FastOptions(autotune=False)
+IMPLS = {"pytorch": FlashAttentionPytorch.apply, "triton": FlashAttentionTriton.apply,
+         "triton_fast": lambda q, k, v, causal: fast.FlashAttentionTriton.apply(q, k, v, causal, FIXED)}
 TRITON_IMPLS = ["triton", "triton_fast"]
 # Lengths around the 64-row tiles: one row, less than a tile, ragged 2 and 3 tiles; larger on a GPU.
 SEQ_LENS = [1, 17, 100, 130] + ([1000, 2049] if ON_GPU else [])
@@ -57,12 +61,6 @@ HINTS = {
     "dV": "dV = P^T dO: check P recomputed from L and the masks",
     "L": "L must be the natural-log logsumexp of each row of scaled, masked scores",
 }
-
-
-@pytest.fixture(autouse=True)
-def fixed_fast_config(monkeypatch):
-    """One default config per head dim (autotuning every test shape would compile for minutes)."""
-    monkeypatch.setattr(fast, "AUTOTUNE", False)
 
 
 def assert_close(name, got, want, atol, rtol, where=""):
@@ -96,9 +94,9 @@ def run(impl, Q, K, V, is_causal, dO=None):
     return O, torch.autograd.grad(O, (Q, K, V), dO), dO
 
 
-def check_against_float64(name, Q, K, V, is_causal, where):
-    """Compare IMPLS[name] with naive attention in float64 on the same inputs."""
-    O, grads, dO = run(IMPLS[name].apply, Q, K, V, is_causal)
+def check_against_float64(impl, Q, K, V, is_causal, where):
+    """Compare ``impl(Q, K, V, is_causal)`` with naive attention in float64 on the same inputs."""
+    O, grads, dO = run(impl, Q, K, V, is_causal)
     ref_inputs = [t.detach().double().requires_grad_() for t in (Q, K, V)]
     O_ref, grads_ref, _ = run(naive_attention, *ref_inputs, is_causal, dO.double())
     (atol, rtol), (gatol, grtol) = TOLERANCES[Q.dtype]
@@ -132,7 +130,7 @@ def test_naive_attention_matches_sdpa(n_q, n_k, is_causal):
                          ids=lambda x: str(x).replace("torch.", ""))
 def test_forward_and_gradients(name, dtype, seq_len, is_causal):
     Q, K, V = make_qkv((2, 2, seq_len, 64), seq_len, dtype)
-    check_against_float64(name, Q, K, V, is_causal, f" [{name}, {dtype}, seq {seq_len}, causal={is_causal}]")
+    check_against_float64(IMPLS[name], Q, K, V, is_causal, f" [{name}, {dtype}, seq {seq_len}, causal={is_causal}]")
 
 
 @pytest.mark.parametrize("d_head", [16, 32, 64, 128])
@@ -140,7 +138,7 @@ def test_forward_and_gradients(name, dtype, seq_len, is_causal):
 def test_head_dims(name, d_head):
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv((2, 100, d_head), 100, dtype)
-    check_against_float64(name, Q, K, V, True, f" [{name}, d_head {d_head}, seq 100, causal]")
+    check_against_float64(IMPLS[name], Q, K, V, True, f" [{name}, d_head {d_head}, seq 100, causal]")
 
 
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
@@ -150,24 +148,45 @@ def test_different_query_and_key_lengths(name, n_q, n_k, is_causal):
     """Cross-attention shapes; causal masking is top-left aligned (query i sees keys j <= i), like SDPA."""
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv((1, 2, n_q, 32), n_k, dtype)
-    check_against_float64(name, Q, K, V, is_causal, f" [{name}, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
+    check_against_float64(IMPLS[name], Q, K, V, is_causal, f" [{name}, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
+
+
+def check_fast(options, Q, K, V, is_causal, where):
+    """check_against_float64 for the fast kernel run with ``options``."""
+    check_against_float64(lambda q, k, v, c: fast.FlashAttentionTriton.apply(q, k, v, c, options),
+                          Q, K, V, is_causal, where)
 
 
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
-def test_fast_split_dq_mode(monkeypatch, is_causal):
-    """The fast kernel's alternative backward (separate dQ kernel, no atomics)."""
-    monkeypatch.setattr(fast, "DQ_MODE", "split")
-    Q, K, V = make_qkv((2, 2, 130, 64), 130, torch.float32)
-    check_against_float64("triton_fast", Q, K, V, is_causal, f" [triton_fast, DQ_MODE='split', causal={is_causal}]")
+@pytest.mark.parametrize("tma_loads", [True, False], ids=["tma_loads", "pointer_loads"])
+@pytest.mark.parametrize("dq_mode", ["split", "fused", "atomic", "tma"])
+@pytest.mark.parametrize("seq_len", [130, 256])
+def test_fast_dq_modes(dq_mode, tma_loads, seq_len, is_causal):
+    """Each backward and each way of loading tiles; seq 256 (a multiple of 128) takes the
+    unmasked-load path (EVEN_Q) and, on a GPU, the TMA reductions of "tma"."""
+    Q, K, V = make_qkv((1, 2, seq_len, 32), seq_len, torch.float32)
+    options = fast.FastOptions(dq_mode=dq_mode, tma_loads=tma_loads, autotune=False)
+    check_fast(options, Q, K, V, is_causal,
+               f" [triton_fast, seq {seq_len}, {options}, causal={is_causal}]")
 
 
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
-@pytest.mark.parametrize("dq_mode", ["split", "atomic"])
-def test_fast_lengths_multiple_of_128(monkeypatch, dq_mode, is_causal):
-    """The fast kernel's unmasked-load path (EVEN_Q: N_Q a multiple of 128), both backwards."""
-    monkeypatch.setattr(fast, "DQ_MODE", dq_mode)
-    Q, K, V = make_qkv((1, 2, 256, 32), 256, torch.float32)
-    check_against_float64("triton_fast", Q, K, V, is_causal, f" [triton_fast, seq 256, DQ_MODE={dq_mode!r}, causal={is_causal}]")
+@pytest.mark.parametrize("n_q,n_k", [(100, 130), (130, 100)])
+def test_fast_fused_cross_lengths(n_q, n_k, is_causal):
+    """The fused backward's programs cover max(n_q, n_k) tiles: each part must skip the rest."""
+    Q, K, V = make_qkv((1, 2, n_q, 32), n_k, torch.float32)
+    check_fast(fast.FastOptions(dq_mode="fused", autotune=False), Q, K, V, is_causal,
+               f" [triton_fast fused, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
+
+
+def test_fast_options_are_arguments():
+    """Modes are per call: two calls with different options in one process, no module state."""
+    Q, K, V = make_qkv((1, 2, 64, 16), 64, torch.float32)
+    for mode in ("atomic", "split"):
+        check_fast(fast.FastOptions(dq_mode=mode, autotune=False), Q, K, V, True, f" [dq_mode={mode}]")
+    with pytest.raises(ValueError, match="dq_mode"):
+        fast.FastOptions(dq_mode="tiled")
+    assert not any(hasattr(fast, name) for name in ("DQ_MODE", "AUTOTUNE")), "modes must not be globals"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,7 +200,7 @@ def test_matches_sdpa(name, is_causal):
     dtype = torch.bfloat16 if ON_GPU else torch.float32
     seq_len = 1000 if ON_GPU else 130
     Q, K, V = make_qkv((2, 4, seq_len, 64), seq_len, dtype)
-    O, grads, dO = run(IMPLS[name].apply, Q, K, V, is_causal)
+    O, grads, dO = run(IMPLS[name], Q, K, V, is_causal)
     O_ref, grads_ref, _ = run(lambda q, k, v, c: F.scaled_dot_product_attention(q, k, v, is_causal=c), Q, K, V, is_causal, dO)
     # Both sides round: allow the sum of two implementations' errors.
     (atol, rtol), (gatol, grtol) = TOLERANCES[dtype]
@@ -202,7 +221,7 @@ def test_matches_sdpa(name, is_causal):
 def test_saves_q_k_v_o_and_logsumexp(name, shape, is_causal):
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv(shape, shape[-2], dtype)
-    O = IMPLS[name].apply(Q, K, V, is_causal)
+    O = IMPLS[name](Q, K, V, is_causal)
     assert O.shape == Q.shape, f"{name}: output shape {tuple(O.shape)}, expected the shape of Q {tuple(Q.shape)}"
     saved = O.grad_fn.saved_tensors
     assert len(saved) == 5, f"{name}: save_for_backward must save exactly (Q, K, V, O, L), got {len(saved)} tensors"
@@ -234,7 +253,11 @@ def test_triton_rejects_unsupported_head_dim():
 
 @pytest.mark.skipif(not ON_GPU, reason="autotuning needs a CUDA GPU")
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
-def test_fast_autotuned_bf16(monkeypatch, is_causal):
-    monkeypatch.setattr(fast, "AUTOTUNE", True)
-    Q, K, V = make_qkv((2, 4, 2049, 64), 2049, torch.bfloat16)
-    check_against_float64("triton_fast", Q, K, V, is_causal, f" [triton_fast autotuned, bf16, seq 2049, causal={is_causal}]")
+@pytest.mark.parametrize("tma_loads", [True, False], ids=["tma_loads", "pointer_loads"])
+@pytest.mark.parametrize("dq_mode", ["split", "fused", "atomic", "tma"])
+@pytest.mark.parametrize("seq_len", [2049, 2048])
+def test_fast_autotuned_bf16(dq_mode, tma_loads, seq_len, is_causal):
+    Q, K, V = make_qkv((2, 4, seq_len, 64), seq_len, torch.bfloat16)
+    options = fast.FastOptions(dq_mode=dq_mode, tma_loads=tma_loads)
+    check_fast(options, Q, K, V, is_causal,
+               f" [triton_fast autotuned, bf16, seq {seq_len}, {options}, causal={is_causal}]")
