@@ -10,7 +10,8 @@
   not by pickling), one file per task, with a progress bar; each file's documents and report
   are written with a ``.done`` marker, so a killed run resumes where it stopped. Stage 2 runs
   MinHash deduplication and then exact line deduplication over all kept documents; the
-  corpus is the concatenation of what is left.
+  corpus is the concatenation of what is left. On a cluster, stage 1 runs as a submitit job
+  array instead (``executor=``; tested with submitit's ``LocalExecutor``).
 - The report counts documents and words in and out of every filter, with examples of what
   each removed (``Report.table()``, ``plot_funnel``).
 - ``lsh_probability`` is the S-curve 1 - (1 - s^r)^b; ``train_quality_model`` trains and saves
@@ -263,10 +264,22 @@ def _filter_file(args: tuple[str, str]) -> dict:
     return result
 
 
+def _filter_job(filters: Filters, job: tuple[str, str]) -> dict:
+    """Stage 1 of one file as a submitit job: the filters arrive pickled (by value, through
+    cloudpickle, when they are a notebook's functions)."""
+    global _FILTERS
+    _FILTERS = filters
+    return _filter_file(job)
+
+
 def run_pipeline(warc_paths, out_dir: str | Path, filters: Filters, *, dedup: Callable | None,
                  line_dedup: Callable | None, dedup_kwargs: dict | None = None,
-                 workers: int = 2, progress: bool = True) -> tuple[Path, Report]:
-    """Filter, deduplicate, concatenate. Returns (corpus path, report)."""
+                 workers: int = 2, progress: bool = True, executor=None) -> tuple[Path, Report]:
+    """Filter, deduplicate, concatenate. Returns (corpus path, report).
+
+    ``executor``: a submitit executor (``submitit.AutoExecutor(folder, cluster="slurm")`` on a
+    cluster, ``submitit.LocalExecutor`` to try it) runs stage 1 as one job array, a file per
+    job, instead of the local process pool; ``out_dir`` must then be on a shared disk."""
     from tqdm.auto import tqdm
 
     global _FILTERS
@@ -276,7 +289,11 @@ def run_pipeline(warc_paths, out_dir: str | Path, filters: Filters, *, dedup: Ca
     _FILTERS = filters
     jobs = [(str(p), str(stage1)) for p in warc_paths]
     report = Report()
-    if workers > 1:
+    if executor is not None:
+        submitted = executor.map_array(_filter_job, [filters] * len(jobs), jobs)
+        results = [job.result() for job in tqdm(submitted, desc="filter jobs",
+                                                disable=not progress)]
+    elif workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = list(tqdm(pool.imap(_filter_file, jobs), total=len(jobs),
                                 desc="filter", disable=not progress))

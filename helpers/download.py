@@ -17,8 +17,9 @@
 Run: ``python -m helpers.download list``, ``python -m helpers.download get tinystories``
 (``--dest DIR``, ``--url-base URL`` for a mirror); Common Crawl files by path:
 ``python -m helpers.download cc crawl-data/CC-MAIN-2024-10/segments/.../x.warc.wet.gz``
-(read through and digest-checked, sha256 recorded on first use; lesson 07). Test: ``python -m pytest
-grader/tests/test_download.py -q`` (against a local HTTP server, no network).
+(read through and digest-checked, sha256 recorded on first use; lesson 07). Test:
+``python -m pytest grader/tests/test_download.py grader/tests/test_cc_filtering.py -q``
+(against a local HTTP server, no network).
 """
 from __future__ import annotations
 

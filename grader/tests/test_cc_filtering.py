@@ -342,6 +342,20 @@ def test_pipeline_keeps_english_prose_and_resumes_after_a_kill(crawl, tmp_path):
     assert corpus_b.read_text() == corpus.read_text() and report_b.docs == report.docs
 
 
+def test_pipeline_jobs_run_through_submitit_with_the_same_result(crawl, tmp_path):
+    import submitit
+
+    warcs = [w for w in sorted(crawl.glob("crawl-*.warc.gz")) if ".wet" not in w.name]
+    corpus, report = run(warcs, tmp_path / "pool", workers=1)
+    ex = submitit.LocalExecutor(folder=tmp_path / "logs")
+    ex.update_parameters(timeout_min=10)
+    corpus_s, report_s = P.run_pipeline(
+        warcs, tmp_path / "submitit", reference_filters(), progress=False, executor=ex,
+        dedup=F.minhash_deduplication, line_dedup=F.exact_line_deduplication,
+        dedup_kwargs=dict(num_hashes=100, num_bands=20, ngrams=5, jaccard_threshold=0.8))
+    assert corpus_s.read_text() == corpus.read_text() and report_s.docs == report.docs
+
+
 def test_pipeline_reports_bad_records_and_loses_no_others(crawl, tmp_path):
     warc = crawl / "crawl-00000.warc.gz"
     data = warc.read_bytes()
