@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -93,7 +94,6 @@ FAST_VARIANTS = {
     "fast: split, pointer loads": fast.FastOptions(dq_mode="split", tma_loads=False),
     "fast: split, TMA loads": fast.FastOptions(dq_mode="split", tma_loads=True),
     "fast: fused, TMA loads": fast.FastOptions(dq_mode="fused", tma_loads=True),
-    "fast: atomic, TMA loads": fast.FastOptions(dq_mode="atomic", tma_loads=True),
     "fast: tma, TMA loads": fast.FastOptions(dq_mode="tma", tma_loads=True),
 }
 
@@ -290,6 +290,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="correctness and headline only")
     parser.add_argument("--seqs", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--sweep-impls", nargs="*", default=None,
+                        help="time only these implementations in the sweep (default: all)")
     parser.add_argument("--variants", action="store_true",
                         help="also check and time the fast kernel's FAST_VARIANTS at the headline")
     parser.add_argument("--repeats", type=int, default=2, help="headline repeats of SDPA and ours: fast")
@@ -301,7 +303,10 @@ def main():
     if not torch.cuda.is_available():
         raise SystemExit("benchmarks/flash_attention.py needs a CUDA GPU (tests run on CPU: pytest grader/tests/test_flash_attention.py)")
 
-    arg_str = "".join(f" {a}" for a in ["--quick"] * args.quick + ["--variants"] * args.variants)
+    argv = sys.argv[1:]  # the command line as run, less where it wrote
+    argv = [a for i, a in enumerate(argv)
+            if a not in ("--out", "--json") and (i == 0 or argv[i - 1] not in ("--out", "--json"))]
+    arg_str = "".join(f" {a}" for a in argv)
     env = dict(gpu=torch.cuda.get_device_name(), torch=torch.__version__, triton=triton.__version__,
                date=datetime.date.today().isoformat(), args=arg_str, matmul_tflops=matmul_ceiling())
     print(env, flush=True)
@@ -355,6 +360,8 @@ def main():
         for shape in sweep_shapes(args.seqs, args.dims):
             res = {}
             for name, fn in impls.items():
+                if args.sweep_impls and name not in args.sweep_impls:
+                    continue
                 if name.startswith("naive") and naive_bytes(**shape) > NAIVE_MEMORY_LIMIT:
                     res[name] = "skipped (memory)"
                 else:

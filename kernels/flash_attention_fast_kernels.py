@@ -244,9 +244,10 @@ def _dkdv_program(Q_ptr, K_ptr, V_ptr, dO_ptr, L_ptr, D_ptr, dK_ptr, dV_ptr, dQ_
     L_head, D_head = L_ptr + bh * N_QUERIES, D_ptr + bh * N_QUERIES
     dq_row0 = (bh * N_QUERIES).to(tl.int32)  # the head's first row in dQ_desc
     if TMA_LOADS:  # one descriptor per head: the copy engine zero-fills rows past N_QUERIES
-        shape, strides, block = [N_QUERIES, D_HEAD], [D_HEAD, 1], [BLOCK_Q, D_HEAD]
-        Q_desc = tl.make_tensor_descriptor(Q_head, shape, strides, block)
-        dO_desc = tl.make_tensor_descriptor(dO_head, shape, strides, block)
+        Q_desc = tl.make_tensor_descriptor(Q_head, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                           [BLOCK_Q, D_HEAD])
+        dO_desc = tl.make_tensor_descriptor(dO_head, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                            [BLOCK_Q, D_HEAD])
     else:  # placeholders, never read (Triton 3.6 cannot pass None between jit functions)
         Q_desc, dO_desc = Q_head, dO_head
     # Padded keys of a ragged last tile (zeros) get garbage dK/dV rows, never stored. (A runtime
