@@ -288,6 +288,9 @@ def print_autotune_timings(top=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="correctness and headline only")
+    parser.add_argument("--headline-only", action="store_true",
+                        help="SDPA (cuDNN) and ours (with --variants: each variant, checked against "
+                             "SDPA) at the headline; no other checks, sweep or integration")
     parser.add_argument("--seqs", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--sweep-impls", nargs="*", default=None,
@@ -328,9 +331,11 @@ def main():
         FAST["options"] = FAST_VARIANTS[FAST["variant"]]
         print(f"ours: fast = {FAST['variant']} ({FAST['options']})", flush=True)
     env["fast"] = f"{FAST['variant']}: {FAST['options']}"
-    checks = check_correctness(impls) + variant_checks
+    checks = variant_checks if args.headline_only else check_correctness(impls) + variant_checks
 
     headline_impls = [n for n in impls if not (n.startswith("naive") and naive_bytes(**HEADLINE) > NAIVE_MEMORY_LIMIT)]
+    if args.headline_only:  # the baseline to beat, in the same run
+        headline_impls = ["SDPA (cuDNN)"] + ([] if args.variants else ["ours: fast"])
     headline = {}
     for name in headline_impls:
         headline[name] = time_impl(impls[name], HEADLINE, rep=200)
@@ -345,6 +350,8 @@ def main():
         for name in ("SDPA (flash)", "SDPA (cuDNN)", "ours: fast", *FAST_VARIANTS):
             if name in FAST_VARIANTS and (not args.variants or name == FAST["variant"]):
                 continue
+            if args.headline_only and name == "SDPA (flash)":
+                continue
             fn = impls[name] if name in impls else fast_variant(FAST_VARIANTS[name])
             variants.setdefault(name, []).append(fwd_bwd(fn))
     print_autotune_timings()
@@ -356,7 +363,7 @@ def main():
     integration = integration_rows(args.integration_seqs)
     sweep = []
     write_markdown(args.out, env, headline, checks, sweep, variants, integration)  # again after each shape below
-    if not args.quick:
+    if not (args.quick or args.headline_only):
         for shape in sweep_shapes(args.seqs, args.dims):
             res = {}
             for name, fn in impls.items():
