@@ -61,7 +61,7 @@ def make_config(scale: str, device: str, world_size: int | None = None) -> DDPCo
         return DDPConfig(scale, "cpu", world_size or 2, [1, 4, 16], steps=4, batch_size=8,
                          lm=dict(vocab_size=512, context_length=64, d_model=128, num_layers=2,
                                  num_heads=4, d_ff=384), bucket_sizes_mb=[0.25, 1.0, 4.0],
-                         timeout=45.0)
+                         timeout=30.0)
     return DDPConfig(scale, device, world_size or max(2, gpus), [1, 4, 16, 64, 256, 1024],
                      steps=20 if device == "cuda" else 5,
                      batch_size=8 * max(2, gpus) if device == "cuda" else 8,
