@@ -1,0 +1,300 @@
+"""Lesson 08's machinery: configuration, evaluation, the SFT loop and the GRPO loop.
+
+- The loops take the lesson's functions as arguments (``fns``: any object with attributes
+  ``tokenize_prompt_and_output``, ``get_response_log_probs``, ``sft_microbatch_train_step``,
+  ``compute_rollout_rewards``, ``compute_group_normalized_rewards``,
+  ``grpo_microbatch_train_step``, ``answer_reward_fn``), so the notebook runs them with the
+  student's code; ``helpers.grpo_reference`` holds the reference answers (tests, benchmark).
+- ``GRPOConfig``: every size of the experiment, with ``for_scale("smoke"|"full")`` presets
+  (smoke: a ~0.2M-parameter model on 2 CPU cores in about a minute; full: a larger model and
+  more steps on a GPU).
+- ``evaluate``: greedy accuracy (and format rate) on held-out problems.
+- ``grpo_train``: sample ``group_size`` responses per prompt with a ``RolloutEngine``, score
+  them, group-normalize the rewards, then ``epochs_per_rollout_batch`` passes over the rollout
+  batch in microbatches (gradient accumulation, clipping), with the old log-probs fixed before
+  the first update; logs reward, accuracy, length, entropy, clip fraction and step times.
+
+Tests: ``pytest grader/tests/test_grpo.py -q``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import torch
+
+from helpers.arithmetic import Problem, make_problems, sft_pairs
+from helpers.model import ModelConfig, ReferenceLM
+from helpers.rollout import KitEngine, SamplingConfig
+
+FUNCTION_NAMES = ("tokenize_prompt_and_output", "get_response_log_probs",
+                  "sft_microbatch_train_step", "compute_rollout_rewards",
+                  "compute_group_normalized_rewards", "grpo_microbatch_train_step",
+                  "answer_reward_fn")
+
+
+class LessonFunctions:
+    """The functions the loops call, looked up by name in a notebook's ``globals()`` when
+    called (so functions defined in later cells, or redefined, are found)."""
+
+    def __init__(self, namespace: dict):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str):
+        if name not in FUNCTION_NAMES:
+            raise AttributeError(name)
+        try:
+            return self._namespace[name]
+        except KeyError:
+            raise AttributeError(f"{name} is not defined yet: run its cell first") from None
+
+
+def lesson_functions(namespace: dict) -> LessonFunctions:
+    """The lesson functions of ``namespace`` (a notebook's ``globals()``, a module's vars)."""
+    return LessonFunctions(namespace)
+
+
+def plain_result(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` as plain data: tensors detached, metadata numbers as floats
+    (what the trusted grader compares; a 0-d tensor and a float are the same number)."""
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (tuple, list)):
+            return type(value)(plain(v) for v in value)
+        if torch.is_tensor(value):
+            return value.detach()
+        return value
+
+    def floats(meta):
+        return {k: float(v) if (torch.is_tensor(v) and v.dim() == 0) or isinstance(v, int)
+                else plain(v) for k, v in meta.items()}
+
+    out = fn(*args, **kwargs)
+    if isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict):
+        return plain(out[0]), floats(out[1])
+    return plain(out)
+
+
+def loss_and_grad(step_fn, policy_log_probs: torch.Tensor, *args, **kwargs):
+    """``(loss, gradient of the log-probs)`` of a microbatch train step, detached."""
+    loss, grad, _ = step_with_grad(step_fn, policy_log_probs, *args, **kwargs)
+    return loss, grad
+
+
+@dataclass
+class GRPOConfig:
+    """Sizes of lesson 08's experiment (defaults: smoke scale, CPU)."""
+
+    device: str = "cpu"
+    seed: int = 0
+    # task
+    num_steps_task: int = 2  # additions/subtractions per problem
+    max_number: int = 9
+    num_train: int = 4000
+    num_eval: int = 200
+    # model (helpers.model.ReferenceLM)
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    d_ff: int = 192
+    context_length: int = 128
+    # SFT
+    sft_steps: int = 600
+    sft_batch_size: int = 32
+    sft_lr: float = 3e-3
+    sft_shortcut_frac: float = 0.5  # demonstrations that answer without working it out
+    # GRPO
+    grpo_steps: int = 40
+    prompts_per_step: int = 16
+    group_size: int = 8
+    microbatch_size: int = 64
+    epochs_per_rollout_batch: int = 2  # > 1: off-policy epochs, where the ratio and clip matter
+    grpo_lr: float = 5e-4  # 2e-3 and 3e-3 collapsed the smoke run's accuracy
+    loss_type: str = "grpo_clip"
+    cliprange: float = 0.2
+    advantage_normalizer: str = "std"  # "std" (GRPO), "none" (Dr. GRPO)
+    baseline: str = "mean"
+    advantage_eps: float = 1e-6
+    max_grad_norm: float = 1.0
+    temperature: float = 1.0
+    max_tokens: int = 32
+    eval_every: int = 20
+    eval_samples: int = 4  # sampled responses per held-out problem (temperature 1)
+    ablation_steps: int = 10  # GRPO steps of each ablation run
+
+    @classmethod
+    def for_scale(cls, scale: str, **overrides) -> "GRPOConfig":
+        """Smoke (CPU, minutes) or full (GPU) sizes; keyword arguments override either."""
+        if scale == "full":
+            base = cls(num_steps_task=3, max_number=99, num_train=50_000, num_eval=1000,
+                       d_model=256, num_layers=4, num_heads=8, d_ff=704, context_length=192,
+                       sft_steps=1500, sft_batch_size=64, sft_lr=1e-3, grpo_steps=200,
+                       prompts_per_step=64, group_size=8, microbatch_size=256, grpo_lr=3e-4,
+                       epochs_per_rollout_batch=2, max_tokens=48, eval_every=20,
+                       ablation_steps=100)
+        elif scale == "smoke":
+            base = cls()
+        else:
+            raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
+        return replace(base, **overrides)
+
+    def model_config(self, vocab_size: int) -> ModelConfig:
+        return ModelConfig(vocab_size=vocab_size, context_length=self.context_length,
+                           d_model=self.d_model, num_layers=self.num_layers,
+                           num_heads=self.num_heads, d_ff=self.d_ff)
+
+    def problems(self) -> tuple[list[Problem], list[Problem]]:
+        """(train, held-out): disjoint seeds, so evaluation uses unseen problems."""
+        train = make_problems(self.num_train, 1000 + self.seed, self.num_steps_task,
+                              self.max_number)
+        held_out = make_problems(self.num_eval, 2000 + self.seed, self.num_steps_task,
+                                 self.max_number)
+        return train, held_out
+
+
+def tiny_policy(vocab_size: int = 16, seed: int = 0, d_model: int = 16) -> ReferenceLM:
+    """A small seeded ReferenceLM for tests (float64: exact comparisons, gradcheck)."""
+    torch.manual_seed(seed)
+    cfg = ModelConfig(vocab_size=vocab_size, context_length=32, d_model=d_model, num_layers=1,
+                      num_heads=2, d_ff=32)
+    return ReferenceLM(cfg).double()
+
+
+def step_with_grad(step_fn, policy_log_probs: torch.Tensor, *args, **kwargs):
+    """Run a microbatch train step (``sft_...`` or ``grpo_microbatch_train_step``) on a leaf
+    copy of ``policy_log_probs``: ``(loss, gradient of the log-probs, metadata)``, detached."""
+    leaf = policy_log_probs.detach().clone().requires_grad_(True)
+    loss, meta = step_fn(leaf, *args, **kwargs)
+    grad = leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)
+    meta = {k: (v.detach() if torch.is_tensor(v) else v) for k, v in meta.items()}
+    return loss.detach(), grad, meta
+
+
+def new_policy(cfg: GRPOConfig, vocab_size: int) -> ReferenceLM:
+    torch.manual_seed(cfg.seed)
+    return ReferenceLM(cfg.model_config(vocab_size)).to(cfg.device)
+
+
+def evaluate(model, tokenizer, problems: list[Problem], reward_fn, max_tokens: int = 32,
+             engine=None, samples: int = 0, seed: int = 0) -> dict:
+    """Greedy decoding on ``problems``: accuracy, format rate and a few samples; with
+    ``samples`` > 0 also the mean accuracy of that many responses per problem sampled at
+    temperature 1 (``sampled_accuracy``, what the RL objective rewards)."""
+    engine = engine or KitEngine(model, tokenizer)
+    sampling = SamplingConfig(temperature=0.0, max_tokens=max_tokens)
+    responses = engine.generate([p.prompt for p in problems], sampling)
+    scores = [reward_fn(r, p.answer) for r, p in zip(responses, problems)]
+    out = {"accuracy": sum(s["answer_reward"] for s in scores) / len(scores),
+           "format": sum(s["format_reward"] for s in scores) / len(scores),
+           "samples": [(p.prompt + r) for p, r in zip(problems[:3], responses[:3])]}
+    if samples:
+        sampler = KitEngine(model, tokenizer, generator=torch.Generator(
+            next(model.parameters()).device).manual_seed(seed))
+        sampled = sampler.generate([p.prompt for p in problems for _ in range(samples)],
+                                   SamplingConfig(temperature=1.0, max_tokens=max_tokens))
+        truths = [p.answer for p in problems for _ in range(samples)]
+        out["sampled_accuracy"] = sum(reward_fn(r, t)["answer_reward"]
+                                      for r, t in zip(sampled, truths)) / len(sampled)
+    return out
+
+
+def sft_train(model, tokenizer, problems: list[Problem], cfg: GRPOConfig, fns, progress=None):
+    """Supervised fine-tuning on worked solutions; returns the per-step losses."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.sft_lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 20) * max(0.1, 1 - s / cfg.sft_steps))
+    pairs = sft_pairs(problems, cfg.sft_shortcut_frac, cfg.seed)
+    losses = []
+    model.train()
+    steps = progress(range(cfg.sft_steps)) if progress else range(cfg.sft_steps)
+    for _ in steps:
+        idx = torch.randint(len(pairs), (cfg.sft_batch_size,), generator=gen).tolist()
+        batch = fns.tokenize_prompt_and_output([pairs[i][0] for i in idx],
+                                               [pairs[i][1] for i in idx], tokenizer)
+        batch = {k: v.to(cfg.device) for k, v in batch.items()}
+        out = fns.get_response_log_probs(model, batch["input_ids"], batch["labels"])
+        tokens = batch["response_mask"].sum().item() / cfg.sft_batch_size
+        loss, _ = fns.sft_microbatch_train_step(out["log_probs"], batch["response_mask"], 1,
+                                                normalize_constant=tokens)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    return losses
+
+
+def grpo_train(model, tokenizer, train: list[Problem], held_out: list[Problem], cfg: GRPOConfig,
+               fns, engine=None, progress=None) -> list[dict]:
+    """GRPO (or a variant, per ``cfg``); returns one log dict per step (eval where done)."""
+    engine = engine or KitEngine(model, tokenizer)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.grpo_lr, weight_decay=0.0,
+                            betas=(0.9, 0.95))
+    sampling = SamplingConfig(temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                              seed=cfg.seed)
+    rollout_size = cfg.prompts_per_step * cfg.group_size
+    accumulation = max(1, rollout_size // cfg.microbatch_size)
+    history = []
+    steps = progress(range(cfg.grpo_steps)) if progress else range(cfg.grpo_steps)
+    for step in steps:
+        log = {"step": step}
+        if step % cfg.eval_every == 0:
+            ev = evaluate(model, tokenizer, held_out, fns.answer_reward_fn, cfg.max_tokens,
+                          engine, cfg.eval_samples, cfg.seed)
+            log["eval_accuracy"] = ev["accuracy"]
+            log["eval_sampled_accuracy"] = ev.get("sampled_accuracy")
+        t0 = time.perf_counter()
+        idx = torch.randint(len(train), (cfg.prompts_per_step,), generator=gen).tolist()
+        prompts = [train[i].prompt for i in idx for _ in range(cfg.group_size)]
+        truths = [train[i].answer for i in idx for _ in range(cfg.group_size)]
+        engine.sync(model)
+        responses = engine.generate(prompts, sampling)
+        t1 = time.perf_counter()
+        raw, reward_meta = fns.compute_rollout_rewards(fns.answer_reward_fn, responses, truths)
+        adv, _ = fns.compute_group_normalized_rewards(
+            raw, cfg.group_size, cfg.baseline, cfg.advantage_eps, cfg.advantage_normalizer)
+        batch = fns.tokenize_prompt_and_output(prompts, responses, tokenizer)
+        batch = {k: v.to(cfg.device) for k, v in batch.items()}
+        raw, adv = raw.to(cfg.device), adv.to(cfg.device)
+        model.train()
+        with torch.no_grad():  # the policy that sampled: fixed for all epochs of this batch
+            old = torch.cat([fns.get_response_log_probs(
+                model, batch["input_ids"][i:i + cfg.microbatch_size],
+                batch["labels"][i:i + cfg.microbatch_size])["log_probs"]
+                for i in range(0, rollout_size, cfg.microbatch_size)])
+        t2 = time.perf_counter()
+        entropies, clip_fracs, losses = [], [], []
+        for _ in range(cfg.epochs_per_rollout_batch):
+            for i in range(0, rollout_size, cfg.microbatch_size):
+                mb = slice(i, i + cfg.microbatch_size)
+                mask = batch["response_mask"][mb]
+                out = fns.get_response_log_probs(model, batch["input_ids"][mb],
+                                                 batch["labels"][mb], return_token_entropy=True)
+                loss, meta = fns.grpo_microbatch_train_step(
+                    out["log_probs"], mask, accumulation, cfg.loss_type, raw_rewards=raw[mb],
+                    advantages=adv[mb], old_log_probs=old[mb], cliprange=cfg.cliprange)
+                losses.append(loss.item() * accumulation)
+                m = mask.float()
+                entropies.append(((out["token_entropy"].detach() * m).sum() / m.sum()).item())
+                if "clip_fraction" in meta:
+                    clip_fracs.append(float(meta["clip_fraction"]))
+                if (i // cfg.microbatch_size + 1) % accumulation == 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+        t3 = time.perf_counter()
+        lengths = batch["response_mask"].sum(-1).float()
+        log.update(reward=reward_meta["reward"], format=reward_meta["format_reward"],
+                   train_accuracy=reward_meta["answer_reward"], length=lengths.mean().item(),
+                   entropy=sum(entropies) / len(entropies), loss=sum(losses) / len(losses),
+                   clip_fraction=sum(clip_fracs) / len(clip_fracs) if clip_fracs else 0.0,
+                   time_rollout=t1 - t0, time_scoring=t2 - t1, time_training=t3 - t2)
+        history.append(log)
+    final = evaluate(model, tokenizer, held_out, fns.answer_reward_fn, cfg.max_tokens, engine,
+                     cfg.eval_samples, cfg.seed)
+    history.append({"step": cfg.grpo_steps, "eval_accuracy": final["accuracy"],
+                    "eval_sampled_accuracy": final.get("sampled_accuracy")})
+    return history
