@@ -17,15 +17,18 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+
 from benchmarks.sections import write_sections
 from helpers.arithmetic import make_problems, task_tokenizer
-from helpers.grpo import GRPOConfig, grpo_train, lesson_functions, new_policy
 from helpers import grpo_reference
+from helpers.grpo import GRPOConfig, grpo_train, lesson_functions, new_policy
 from helpers.model import ModelConfig, ReferenceLM
 from helpers.rollout import SamplingConfig, sample_batch
 
@@ -121,7 +124,7 @@ def main() -> None:
     split = grpo_split(device, 4 if args.quick else 8)
     total = sum(split.values())
     name = torch.cuda.get_device_name() if gpu else f"CPU ({platform.processor() or 'x86-64'}, " \
-        f"{torch.get_num_threads()} threads)"
+        f"{torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})"
     body = "\n".join([
         f"torch {torch.__version__}; model: d_model {cfg.d_model}, {cfg.num_layers} layers, "
         f"{cfg.num_heads} heads, d_ff {cfg.d_ff}, vocabulary 320 ({params / 1e6:.2f}M parameters);"

@@ -205,8 +205,9 @@ class KitEngine(RolloutEngine):
             ids = sample_batch(self.model, chunk, sampling, eos_id=self.tokenizer.eos_token_id,
                                pad_id=self.tokenizer.pad_token_id, decode=self.tokenizer.decode,
                                generator=self.generator)
-            out += [_cut_at_stop(self.tokenizer.decode(r, skip_special_tokens=True), sampling.stop)
-                    for r in ids]
+            # The end-of-text token stays in the text: a response the model ended at once is
+            # one token long, not empty (an empty response has no tokens to average over).
+            out += [_cut_at_stop(self.tokenizer.decode(r), sampling.stop) for r in ids]
         return out
 
     def sync(self, model) -> None:
