@@ -12,7 +12,8 @@ What it measures, on this machine, one core unless stated:
   processes: wall time.
 
 Writes ``benchmarks/results/cc_filtering.md``. Run: ``python benchmarks/cc_filtering.py``
-(about 2 minutes on 2 cores; ``--pages 1000`` for a quick look).
+(about 12 minutes on 2 cores, most of it the brute-force Jaccard over all pairs;
+``--pages 1000`` for a quick look, ``--only 2`` to rerun one section).
 """
 from __future__ import annotations
 
@@ -130,16 +131,19 @@ def main(argv=None) -> int:
     parser.add_argument("--pages", type=int, default=12_000)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--minhash-docs", type=int, default=3000)
+    parser.add_argument("--only", help="sections to rerun, e.g. 2 or 1,3 (the others are kept)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="lmkit-cc-bench-") as tmp:
         crawl = Path(tmp) / "crawl"
         warcs = write_crawl(crawl, args.pages, seed=0, num_files=args.files)
-        sections = {
-            "Extraction and language ID (one core)": "\n".join(extraction_and_language(warcs)),
-            "MinHash dedup: kit vs datasketch (one core)": "\n".join(minhash(
-                sorted(crawl.glob("*.wet.gz")), 128, 32, 5, args.minhash_docs)),
-            "The whole pipeline": "\n".join(pipeline(warcs, Path(tmp) / "run")),
+        runs = {
+            "Extraction and language ID (one core)": lambda: extraction_and_language(warcs),
+            "MinHash dedup: kit vs datasketch (one core)": lambda: minhash(
+                sorted(crawl.glob("*.wet.gz")), 128, 32, 5, args.minhash_docs),
+            "The whole pipeline": lambda: pipeline(warcs, Path(tmp) / "run"),
         }
+        sections = {title: "\n".join(run()) for k, (title, run) in enumerate(runs.items())
+                    if not args.only or str(k + 1) in args.only.split(",")}
     cpu = platform.processor() or platform.machine()
     header = (f"# Lesson 07: Common Crawl filtering, measured\n\n`python benchmarks/cc_filtering.py"
               f" --pages {args.pages}` on {os.cpu_count()} CPU cores ({cpu}), {date.today()}; "

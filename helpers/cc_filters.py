@@ -13,7 +13,8 @@ lesson's student bundle leaves it out (``ANSWERS``).
 - Deduplication: exact lines by counting line hashes over the corpus; MinHash + LSH with
   signatures computed by vectorized numpy per document: 32-bit murmur3 hashes of the
   shingles, then multiply-shift hashing ``((a x + b) mod 2^64) >> 32`` for all hash
-  functions at once in a reused uint64 buffer (no division, the shift after the min).
+  functions at once in a reused (shingles, hashes) uint64 buffer (no division, the shift
+  after the min).
 
 Test: ``python -m pytest grader/tests/test_cc_filtering.py -q``.
 """
@@ -170,25 +171,26 @@ def shingle_hashes(shingle_set: set[str]) -> np.ndarray:
 
 def minhash_signature(shingle_set: set[str], a: np.ndarray, b: np.ndarray,
                       buffer: np.ndarray | None = None) -> np.ndarray:
-    """(num_hashes,) uint64: min over shingles x of the multiply-shift hash
-    ((a x + b) mod 2^64) >> 32 (Dietzfelbinger et al., 1997). The shift commutes with the
-    min, so it is applied once; products wrap in uint64. ``buffer`` (num_hashes, >= n)
-    avoids an allocation per document."""
+    """(num_hashes,) uint64: min over shingles x of the multiply-add-shift hash
+    ((a x + b) mod 2^64) >> 32 (Dietzfelbinger, 1996). The shift commutes with the min, so it
+    is applied once; products wrap in uint64. ``buffer`` (>= n, num_hashes) avoids an
+    allocation per document; shingles along rows, so the min runs down contiguous columns
+    (twice as fast as the transposed layout, measured)."""
     if not shingle_set:
         return np.full(len(a), 1 << 32, dtype=np.uint64)  # above every hash; Jaccard 0 anyway
     x = shingle_hashes(shingle_set)
-    if buffer is None or buffer.shape[1] < len(x):
-        buffer = np.empty((len(a), len(x)), np.uint64)
-    m = buffer[:, :len(x)]
-    np.multiply(a[:, None], x[None, :], out=m)
-    np.add(m, b[:, None], out=m)
-    return m.min(axis=1) >> np.uint64(32)
+    if buffer is None or buffer.shape[0] < len(x):
+        buffer = np.empty((len(x), len(a)), np.uint64)
+    m = buffer[:len(x)]                          # (n, num_hashes)
+    np.multiply(x[:, None], a[None, :], out=m)
+    np.add(m, b[None, :], out=m)
+    return m.min(axis=0) >> np.uint64(32)
 
 
 def minhash_signatures(sets: list[set[str]], num_hashes: int, seed: int = 0) -> np.ndarray:
     """(num_docs, num_hashes) uint64 signatures, one reused buffer."""
     a, b = hash_params(num_hashes, seed)
-    buffer = np.empty((num_hashes, max((len(s) for s in sets), default=1)), np.uint64)
+    buffer = np.empty((max((len(s) for s in sets), default=1), num_hashes), np.uint64)
     out = np.empty((len(sets), num_hashes), np.uint64)
     for i, s in enumerate(sets):
         out[i] = minhash_signature(s, a, b, buffer)
