@@ -24,7 +24,10 @@ and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
 
 Run (GPU): ``python -m benchmarks.flash_attention`` (full: ~5.5 min on an H200) or ``--quick``
 (checks and headline, ~1.5 min); writes benchmarks/results/flash_attention.md (rewritten after
-every shape), keeping its hand-written "## Attempts" section.
+every shape), keeping its hand-written "## Attempts" section. ``--variants`` first checks and
+times each of the fast kernel's ``FAST_VARIANTS`` (its ``FastOptions``) at the headline, and
+the winner runs as "ours: fast" for the rest of the run; ``--headline-only --variants`` does
+only that, beside SDPA's cuDNN backend (about 2 minutes: for short device leases).
 """
 from __future__ import annotations
 

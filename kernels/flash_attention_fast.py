@@ -21,7 +21,10 @@ What is added for speed:
   scheme); ``"tma"``: the same with one bulk reduction per tile through a tensor descriptor
   (Hopper's TMA, FlashAttention-3's scheme); ``"fused"``: both split kernels in one launch,
   program j doing key tile j's dK/dV and query tile j's dQ (equal work per program when
-  causal). ``"auto"`` picks the measured winner.
+  causal). ``"auto"`` picks the measured winner ("split").
+- ``FastOptions(tma_loads=True)``: the streamed tiles come through per-head tensor descriptors
+  (Hopper's copy engine), which removes the register spills ptxas reports for the pointer
+  loads; it measured no faster on an H100 with Triton 3.6, so it is off by default.
 - Inputs are made contiguous (batch*heads, seq, d_head), so strides are compile-time constants.
 
 Tests: ``pytest grader/tests/test_flash_attention.py``; benchmark:
@@ -43,7 +46,9 @@ ANSWERS = ("04_flash_attention",)  # grader.release: not shipped before lesson 0
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
 LOG2E = kern.LOG2E.value  # log2(e): scores are scaled into base 2 for exp2
 DQ_MODES = {"split": 0, "fused": 0, "atomic": 1, "tma": 2}  # the dK/dV kernel's DQ_MODE
-AUTO_DQ_MODE = "split"  # what "auto" means: the fastest mode measured (benchmarks/results)
+# What "auto" means: the mode measured fastest on an H100 (benchmarks/results/flash_attention.md);
+# "fused" and "tma" are tested but not yet timed on a GPU.
+AUTO_DQ_MODE = "split"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class FastOptions:
     ``autotune``: autotune fp16/bf16 launches (False: ``default_config``, one compile each)."""
 
     dq_mode: str = "auto"
-    tma_loads: bool = True
+    tma_loads: bool = False  # measured no faster on an H100 (attempt 9 in benchmarks/results)
     autotune: bool = not INTERPRET
 
     def __post_init__(self):
