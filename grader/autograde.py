@@ -1,12 +1,10 @@
 """``python -m grader autograde``: grade a folder of submissions with nbgrader.
 
-Submissions (``SUBMISSIONS_DIR``), either layout or both; names starting with ``.`` are
-ignored::
+Pipeline for one lesson (submissions' layout: ``grader.intake``):
 
-    SUBMISSIONS_DIR/alice/01_bpe_tokenizer.ipynb   one folder per student (other files ignored)
-    SUBMISSIONS_DIR/bob.ipynb                      or a flat folder of <student>.ipynb
-
-Pipeline for one lesson:
+0. Intake (``grader.intake``): each submission is validated (a regular file, never a link,
+   under a size cap) and copied once into ``<course>/intake/<lesson>/``; everything below
+   reads only that copy. Submission times come from the instructor's manifest.
 
 1. ``nbgrader generate_assignment`` in ``build/course``: source and gradebook match the
    current solution notebook.
@@ -18,8 +16,11 @@ Pipeline for one lesson:
 3. The course's gradebook is then written by this process alone: results are merged one
    by one and the ``submitted/`` and ``autograded/`` notebooks copied in.
 4. The gradebook goes to ``grades.csv``; ``nbgrader generate_feedback`` writes
-   ``feedback/<student>/<lesson>/<lesson>.html`` (hidden tests removed, ``grader.feedback``),
-   and a submission nbgrader could not grade gets a page there with its score and reason.
+   ``feedback/<student>/<lesson>/<lesson>.html`` (``grader.feedback.FeedbackView``: hidden
+   tests and the kernel's outputs left out, HTML sanitized; under a time cap, per student
+   where the class's run does not finish), and a submission nbgrader could not grade gets a
+   page there with its score and reason. Reasons are the grader's own words.
+5. ``grader.rules``: a test whose forbidden functions the submission's source uses scores 0.
 
 Grading is idempotent and resumable (``grader.results``): each submission's result is
 stored atomically under a hash of the submission, the lesson source and the settings, and
@@ -29,8 +30,9 @@ its own temporary folder (``$TMPDIR/lmkit-grade-*``), with the limits and late p
 ``grader.settings``.
 
 Statuses: ``graded`` (scored by the tests), ``missing`` (a folder without the lesson's
-notebook), ``invalid`` (not a notebook), ``timeout`` and ``error`` (nbgrader failed, e.g.
-the kernel died): all but ``graded`` score 0 and carry a one-line reason.
+notebook), ``invalid`` (not a notebook, a link, too big), ``timeout`` and ``error`` (the
+kernel died, or the grader failed: ``Result.grader_fault``, never stored as final): all but
+``graded`` score 0 and carry a one-line reason.
 
 Run: ``python -m grader autograde 01 path/to/submissions --workers 2``.
 """
@@ -40,89 +42,32 @@ import os
 import re
 import shutil
 import tempfile
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import nbformat
 import psutil
 
-from grader import gradebook, ipynb, proc, results, trusted
+from grader import gradebook, ipynb, proc, results, rules, trusted
 from grader.course import Course
 from grader.errors import GraderError
-from grader.feedback import write_failure_page
+from grader.feedback import FEEDBACK_CONFIG, write_failure_page
+from grader.intake import STUDENT_RE, Submission, intake
 from grader.kernel import ensure_kernel
 from grader.paths import REPO_ROOT, Layout
-from grader.sandbox import NOGROUP, Isolation
-from grader.settings import DEFAULT_NOTEBOOK_TIMEOUT, Settings, submission_time
+from grader.result import Result
+from grader.sandbox import NOGROUP, Isolation, answer_modules, sweep_ipc
+from grader.settings import DEFAULT_NOTEBOOK_TIMEOUT, Settings, load_times
 from grader.settings import load as load_settings
 
-__all__ = ["DEFAULT_NOTEBOOK_TIMEOUT", "Result", "Submission", "autograde", "find_submissions"]
-STUDENT_RE = re.compile(r"^[\w][\w .@+-]*$")  # safe in paths and in nbgrader's globs
+__all__ = ["DEFAULT_NOTEBOOK_TIMEOUT", "Result", "Submission", "autograde"]
 WORKDIR_PREFIX = "lmkit-grade-"
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One student's notebook for a lesson (``path`` None: their folder lacks it)."""
-
-    student: str
-    path: Path | None
-    folder: Path | None = None  # the student's folder (None in the flat layout)
-
-
-@dataclass
-class Result:
-    """The outcome of grading one submission."""
-
-    lesson: str
-    student: str
-    status: str  # graded | missing | invalid | timeout | error
-    score: float  # the final score: raw_score - penalty
-    max_score: float
-    tests: dict[str, float] = field(default_factory=dict)  # {test grade_id: score}
-    reason: str = ""  # why the score is 0 when status is not "graded"
-    seconds: float = 0.0
-    feedback: Path | None = None  # the feedback HTML
-    raw_score: float | None = None  # the tests' score before a late penalty (None: = score)
-    penalty: float = 0.0
-    late_seconds: float = 0.0
-    timestamp: str | None = None  # when it was handed in (ISO 8601, UTC)
-    checks: dict[str, str] = field(default_factory=dict)  # {test grade_id: why the trusted
-    #   compare failed} (grader.trusted); those tests score 0
-
-    @classmethod
-    def zero(cls, lesson: str, student: str, status: str, reason: str,
-             points: dict[str, float], seconds: float = 0.0) -> Result:
-        """A submission that could not be graded: 0 on every test, and why."""
-        return cls(lesson, student, status, 0.0, sum(points.values()),
-                   dict.fromkeys(points, 0.0), reason, seconds)
-
-
-def find_submissions(folder: Path, lesson: str) -> list[Submission]:
-    """The submissions in ``folder`` for ``lesson``, sorted by student."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise GraderError(f"{folder}: not a directory of submissions")
-    found: dict[str, Submission] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            notebook = entry / f"{lesson}.ipynb"
-            submission = Submission(entry.name, notebook if notebook.is_file() else None, entry)
-        elif entry.suffix == ".ipynb":
-            submission = Submission(entry.stem, entry)
-        else:
-            continue
-        if submission.student in found:
-            raise GraderError(f"{folder}: two submissions for student {submission.student!r}")
-        found[submission.student] = submission
-    if not found:
-        raise GraderError(f"{folder}: no submissions (expected <student>/{lesson}.ipynb "
-                          "or <student>.ipynb)")
-    return list(found.values())
+FEEDBACK_TIMEOUT = 60  # seconds for one student's feedback page (nbgrader's start: ~4 s)
+FEEDBACK_PER_STUDENT = 5  # seconds more per student for the class's run
+# nbgrader failures a submission causes (the rest are the grader's: retried on a rerun)
+STUDENT_FAILURES = {"DeadKernelError": "Kernel died"}
 
 
 def problem_with(submission: Submission, lesson: str,
@@ -132,12 +77,8 @@ def problem_with(submission: Submission, lesson: str,
     ``expected``: the lesson's graded cell ids (solution and test cells); a notebook with
     none of them belongs to another lesson, one with others had its ids edited.
     """
-    if not STUDENT_RE.match(submission.student):
-        return "invalid", f"student id {submission.student!r} is not usable as a folder name"
-    if submission.path is None:
-        others = sorted(p.name for p in submission.folder.glob("*.ipynb")) if submission.folder else []
-        found = f" (found {', '.join(others)}: rename it?)" if others else ""
-        return "missing", f"no {lesson}.ipynb in the student's folder{found}"
+    if submission.problem or submission.path is None:  # intake refused it
+        return submission.problem or ("missing", f"no {lesson}.ipynb")
     try:
         nb = ipynb.read(submission.path)
         nbformat.validate(nb)
@@ -156,20 +97,38 @@ def problem_with(submission: Submission, lesson: str,
     return None
 
 
-def hidden_paths(layout: Layout, course: Course, submissions_dir: Path) -> list[Path]:
-    """What a sandboxed kernel must not see: solutions, history, builds, tests, gradebooks,
-    the other submissions."""
-    roots = {layout.root.resolve(), REPO_ROOT}
+def kit_roots(layout: Layout) -> list[Path]:
+    """The kit the kernel imports from (read-only in the sandbox): this layout's and the
+    grader's own checkout (``grader.trusted_runner``)."""
+    return sorted({layout.root.resolve(), REPO_ROOT})
+
+
+def hidden_paths(layout: Layout, course: Course, submissions_dir: Path,
+                 answers: list[Path] = ()) -> list[Path]:
+    """What a sandboxed kernel must not see inside the kit: solutions, history, builds,
+    tests, gradebooks, the submissions, and the modules that answer this or later lessons
+    (everything outside the kit is absent anyway: ``grader.sandbox``)."""
+    roots = kit_roots(layout)
     paths = [root / name for root in roots for name in ("solutions", ".git", "build")]
     paths += [root / "grader" / "tests" for root in roots]
-    return paths + [course.root.resolve(), Path(submissions_dir).resolve()]
+    return paths + [course.root.resolve(), Path(submissions_dir).resolve(), *answers]
+
+
+def tested_modules(course: Course, lesson: str) -> set[str]:
+    """``helpers`` modules the lesson's own test cells import: an answer module among them
+    cannot be hidden (every student would fail); the instructor should move that check into
+    trusted cases (``solutions/README.md``)."""
+    found = set()
+    for cell in ipynb.read(course.source(lesson)).cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            found |= set(re.findall(r"\bhelpers\.(\w+)", cell.source))
+    return found
 
 
 def data_paths(layout: Layout) -> list[Path]:
     """Caches lessons may write to: writable in the sandbox through a private overlay."""
     data = os.environ.get("LMKIT_DATA_DIR")
-    return [Path(data)] if data else [root / "datasets" / "data"
-                                      for root in {layout.root.resolve(), REPO_ROOT}]
+    return [Path(data)] if data else [root / "datasets" / "data" for root in kit_roots(layout)]
 
 
 def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
@@ -190,14 +149,17 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
     [lesson] = layout.resolve([lesson])
     settings = settings or load_settings(lesson, config, layout.root, cell_timeout=cell_timeout,
                                          notebook_timeout=notebook_timeout)
-    submissions = find_submissions(submissions_dir, lesson)
+    course_root = Path(course_root or layout.course)
+    submissions = intake(submissions_dir, lesson, course_root / "intake" / lesson,
+                         times=load_times(settings.times), student_times=settings.student_times,
+                         max_bytes=settings.max_notebook_bytes)
     if regrade:
         unknown = sorted(set(regrade) - {s.student for s in submissions})
         if unknown:
             raise GraderError(f"--regrade: no submission for {', '.join(map(repr, unknown))} "
                               f"in {submissions_dir}")
     ensure_kernel()
-    course = Course(course_root or layout.course, layout.root, settings.cell_timeout)
+    course = Course(course_root, layout.root, settings.cell_timeout)
     course.generate_assignment(lesson, layout.solution(lesson))
     if os.geteuid() == 0:
         course.root.chmod(0o700)  # hidden tests, solutions and grades: root's alone
@@ -206,8 +168,8 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
     cases = trusted.prepare(layout.root, lesson, layout.solution(lesson), course.root,
                             settings.notebook_timeout)
     settings_key = settings.grading_key() + (f"\ntrusted {cases.key}" if cases else "")
-    keys = {s.student: results.grading_key(results.file_hash(s.path), source_hash,
-                                           settings_key) for s in submissions}
+    keys = {s.student: results.grading_key(s.sha256, source_hash, settings_key)
+            for s in submissions}
     done: dict[str, Result] = {}
     todo: list[Submission] = []
     for submission in submissions:
@@ -220,11 +182,17 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
             todo.append(submission)
     if done and not regrade:
         report(f"  {lesson}: {len(done)} submission(s) up to date, {len(todo)} to grade")
+    tested = tested_modules(course, lesson)
+    answers = answer_modules(layout.root, lesson, keep=tested)
     isolation = Isolation.choose(settings.sandbox, settings.network, settings.limits,
-                                 hidden_paths(layout, course, submissions_dir),
-                                 data_paths(layout))
+                                 hidden_paths(layout, course, submissions_dir, answers),
+                                 data_paths(layout), [*kit_roots(layout), *data_paths(layout)])
     if todo:
         report(f"  {isolation.describe()}")
+        exposed = sorted(set(answer_modules(layout.root, lesson)) - set(answers))
+        if exposed and isolation.drop_user:
+            report(f"  note: {', '.join(p.name for p in exposed if p.suffix == '.py')} answer "
+                   f"{lesson} but its test cells import them: not hidden from kernels")
     sweep_workdirs()
     graded_now = []
     with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-",
@@ -233,8 +201,8 @@ def autograde(lesson: str, submissions_dir: Path, *, layout: Layout = Layout(),
         if executor is not None:
             from grader.cluster import grade_jobs
 
-            jobs = grade_jobs(executor, todo, lesson, course, Path(tmp), settings, points,
-                              isolation, cases)
+            jobs = grade_jobs(executor, grade_one, todo, lesson, course, Path(tmp), settings,
+                              points, isolation, cases)
             report(f"  {lesson}: {len(todo)} job(s) submitted to {type(executor).__name__}")
         else:
             jobs = grade_all(todo, lesson, course, Path(tmp), settings, points, isolation,
@@ -264,7 +232,7 @@ def late(result: Result, submission: Submission, settings: Settings) -> bool:
     """Set ``result``'s timestamp and late penalty from ``settings``; whether they changed."""
     before = (result.score, result.penalty, result.late_seconds, result.timestamp)
     raw = result.score + result.penalty if result.raw_score is None else result.raw_score
-    moment, _ = submission_time(submission.path, submission.folder)
+    moment = submission.time
     result.timestamp = moment.isoformat() if moment else None
     result.raw_score = raw
     result.late_seconds = 0.0
@@ -277,6 +245,7 @@ def late(result: Result, submission: Submission, settings: Settings) -> bool:
 
 def sweep_workdirs() -> None:
     """Remove the temporary folders of graders that were killed (their pid is gone)."""
+    sweep_ipc()
     for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
         pid = path.name[len(WORKDIR_PREFIX):].split("-", 1)[0]
         if pid.isdigit() and not psutil.pid_exists(int(pid)):
@@ -293,8 +262,13 @@ def grade_all(submissions: list[Submission], lesson: str, course: Course, tmp: P
             return grade_one(submission, lesson, course, tmp / submission.student, settings,
                              points, isolation, cases)
         except Exception as err:  # one odd submission must not stop the class's grading
+            log = course.logs / "autograde" / lesson / f"{submission.student}.grader-error.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc())  # for the instructor, never the student
             return Result.zero(lesson, submission.student, "error",
-                               f"grader error: {ipynb.first_line(err)}", points)
+                               f"grader error ({type(err).__name__}): not your notebook's "
+                               "fault; it is graded again on the next run", points,
+                               grader_fault=True)
 
     if not submissions:
         return
@@ -320,18 +294,26 @@ def line(result: Result) -> str:
 
 
 def write_feedback(course: Course, lesson: str, results_: list[Result]) -> None:
-    """Feedback HTML for each result: nbgrader's for graded notebooks (those without one
-    yet: a regraded student's was removed), a page with the reason for the others."""
-    graded = [r for r in results_ if r.status == "graded"]
-    missing = [r for r in graded if not course.feedback(r.student, lesson).exists()]
-    if missing:  # nbgrader fails when there is nothing to do
-        log = course.logs / f"feedback-{lesson}.log"
-        student = ["--student", missing[0].student] if len(missing) == 1 else []
-        done = course.nbgrader("generate_feedback", lesson, *student, log=log)
-        if not done.ok:
-            raise GraderError(
-                f"nbgrader generate_feedback {lesson} failed: {done.error_summary()} (log: "
-                f"{log}); the grades are in {course.root / 'grades.csv'}")
+    """Feedback HTML for each result (``grader.feedback.FeedbackView``): nbgrader's for graded
+    notebooks (those without one yet: a regraded student's was removed), a page with the
+    reason for the others. Time-capped: one run for the class (a few seconds a student),
+    then, for whoever it did not reach, one run per student under ``FEEDBACK_TIMEOUT``; a
+    student whose page still cannot be made gets a page of the grader's with the score."""
+    view = Course(course.root, course.kit_root, course.cell_timeout, FEEDBACK_CONFIG)
+    log = course.logs / "feedback" / lesson
+    todo = [r for r in results_ if r.status == "graded" and STUDENT_RE.match(r.student)
+            and not course.feedback(r.student, lesson).exists()]
+    if len(todo) > 1:  # nbgrader fails when there is nothing to do
+        view.nbgrader("generate_feedback", lesson, log=log / "class.log",
+                      timeout=FEEDBACK_TIMEOUT + FEEDBACK_PER_STUDENT * len(todo))
+    for result in todo:
+        if not course.feedback(result.student, lesson).exists():
+            done = view.nbgrader("generate_feedback", lesson, "--student", result.student,
+                                 log=log / f"{result.student}.log", timeout=FEEDBACK_TIMEOUT)
+            if not done.ok:
+                write_failure_page(course.feedback(result.student, lesson), result,
+                                   "your feedback page could not be made (over the grader's "
+                                   "time limit); your score stands")
     for result in results_:
         if not STUDENT_RE.match(result.student):
             continue
@@ -341,55 +323,83 @@ def write_feedback(course: Course, lesson: str, results_: list[Result]) -> None:
         result.feedback = html if html.exists() else None
 
 
+def failure(done) -> tuple[str, str, bool]:
+    """``(status, reason, grader_fault)`` of an ``nbgrader autograde`` that failed, in the
+    grader's words: the kernel's own output never reaches a reason."""
+    with open(done.log, "rb") as f:  # the end of nbgrader's log, bounded
+        f.seek(max(0, f.seek(0, os.SEEK_END) - (1 << 20)))
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    names = [m.group(1)[:40] for m in map(proc.EXCEPTION.match, map(str.strip, lines)) if m]
+    for name in names:
+        if name in STUDENT_FAILURES:
+            return "error", f"nbgrader autograde failed: {name}: {STUDENT_FAILURES[name]}", False
+    what = names[-1] if names else f"exit status {done.returncode}"
+    return "error", (f"grader error (nbgrader autograde: {what}): not your notebook's fault; "
+                     "it is graded again on the next run"), True
+
+
 def grade_one(submission: Submission, lesson: str, course: Course, workdir: Path,
               settings: Settings, points: dict[str, float], isolation: Isolation,
               cases: trusted.Trusted | None = None) -> Result:
-    """Autograde one submission in a private copy of ``course`` in ``workdir``/course;
-    with ``cases``, the trusted compare decides the tests that have cases."""
-    def failed(status: str, reason: str, seconds: float = 0.0) -> Result:
-        return Result.zero(lesson, submission.student, status, reason, points, seconds)
+    """Autograde one submission (its intake copy) in a private copy of ``course`` in
+    ``workdir``/course, then write its feedback there; with ``cases``, the trusted compare
+    decides the tests that have cases."""
+    def failed(status: str, reason: str, seconds: float = 0.0, fault: bool = False) -> Result:
+        return Result.zero(lesson, submission.student, status, reason, points, seconds, fault)
 
     expected = {ipynb.grade_id(c) for c in ipynb.read(course.source(lesson)).cells} - {""}
     problem = problem_with(submission, lesson, expected)
     if problem:
         return failed(*problem)
+    student = submission.student
     workdir.mkdir(mode=0o711)
     workdir.chmod(0o711)  # whatever the umask
     (workdir / "course").mkdir(mode=0o700)
     session = isolation.prepare(workdir)
+    checks: dict[str, str] = {}
     try:
         worker = Course(workdir / "course", course.kit_root, settings.cell_timeout,
                         session.extra_config, session.env)
         shutil.copytree(course.source(lesson).parent, worker.source(lesson).parent)
         shutil.copyfile(course.db, worker.db)
-        worker.submitted(submission.student, lesson).parent.mkdir(parents=True)
+        worker.submitted(student, lesson).parent.mkdir(parents=True)
         if cases is None:
-            shutil.copyfile(submission.path, worker.submitted(submission.student, lesson))
+            shutil.copyfile(submission.path, worker.submitted(student, lesson))
         else:  # the runner cells go after the student's cells, in the same kernel
-            io_dir = trusted.setup(cases, workdir, session.uid.uid if session.uid else None,
+            io_dir = trusted.setup(cases, session.io, session.uid.uid if session.uid else None,
                                    NOGROUP)
             ipynb.write(trusted.runner_cells(ipynb.read(submission.path), cases, io_dir),
-                        worker.submitted(submission.student, lesson))
-        done = worker.nbgrader("autograde", lesson, "--student", submission.student,
-                               log=course.logs / "autograde" / lesson / f"{submission.student}.log",
+                        worker.submitted(student, lesson))
+        done = worker.nbgrader("autograde", lesson, "--student", student,
+                               log=course.logs / "autograde" / lesson / f"{student}.log",
                                timeout=settings.notebook_timeout)
-    finally:
-        session.close()  # background processes, double forks: all of the sandbox's uid
-    if done.timed_out:
-        return failed("timeout", f"stopped after the {settings.notebook_timeout:g} s limit "
-                      "per notebook", done.seconds)
-    if not done.ok:
-        return failed("error", f"nbgrader autograde failed: {done.error_summary()}", done.seconds)
-    tests = gradebook.scores(worker, lesson, submission.student)
-    checks = {}
-    if cases is not None:  # after the kernel is gone: compare outside it
+        session.stop()  # nothing of the submission runs any more
+        if done.timed_out:
+            return failed("timeout", f"stopped after the {settings.notebook_timeout:g} s limit "
+                          "per notebook", done.seconds)
+        if not done.ok:
+            status, reason, fault = failure(done)
+            return failed(status, reason, done.seconds, fault)
+        tests = gradebook.scores(worker, lesson, student)
         passed = {name for name, score in tests.items() if score > 0}
-        tests, checks = trusted.apply(cases, io_dir, tests)
-        gradebook.set_scores(worker, lesson, submission.student, tests)
-        autograded = worker.autograded(submission.student, lesson)
-        ipynb.write(trusted.annotate(ipynb.read(autograded), checks, passed), autograded)
-    return Result(lesson, submission.student, "graded", sum(tests.values()),
-                  sum(points.values()), tests, "", done.seconds, checks=checks)
+        if cases is not None:  # after the kernel is gone: compare outside it
+            tests, checks = trusted.apply(cases, io_dir, tests)
+        source = ipynb.read(course.source(lesson))
+        if rules.rules(source):  # forbidden functions: in the source, outside the kernel
+            broken = rules.check(source, ipynb.read(course.released(lesson)),
+                                 ipynb.read(submission.path))
+            for gid, why in broken.items():
+                if gid in tests:
+                    checks.setdefault(gid, why)
+                    tests[gid] = 0.0
+        if cases is not None or checks:
+            gradebook.set_scores(worker, lesson, student, tests)
+            autograded = worker.autograded(student, lesson)
+            ipynb.write(trusted.annotate(ipynb.read(autograded), checks, passed), autograded)
+    finally:
+        session.close()  # background processes, double forks, files: all of the sandbox's uid
+    return Result(lesson, student, "graded", sum(tests.values()), sum(points.values()),
+                  tests, "", done.seconds, checks=checks)
 
 
 def record(course: Course, worker_root: Path, submission: Submission, result: Result) -> None:

@@ -1,9 +1,9 @@
 """The same grading jobs on a cluster, through submitit (Slurm), or its local executor.
 
-- One job per submission: ``grader.autograde.grade_one`` (nbgrader autograde in the
-  sandbox, in a private course copy under ``folder/<student>/``) runs on the executor; the
-  result comes back to the grader, which alone writes the course's gradebook, as with
-  ``--workers``. ``folder`` must be on a filesystem the nodes share with the grader.
+- One job per submission: ``grader.autograde.grade_one``, passed in by the caller (nbgrader
+  autograde in the sandbox, in a private course copy under ``folder/<student>/``) runs on the
+  executor; the result comes back to the grader, which alone writes the course's gradebook,
+  as with ``--workers``. ``folder`` must be on a filesystem the nodes share with the grader.
 - ``executor("local", folder)`` is submitit's ``LocalExecutor`` (subprocesses here: what the
   tests use); ``executor("slurm", folder, partition=..., ...)`` its ``AutoExecutor`` on a
   Slurm cluster, each keyword passed on as ``slurm_<keyword>`` (``partition``, ``account``,
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from grader.errors import GraderError
+from grader.result import Result
 
 
 def executor(kind: str, folder: Path, timeout_min: int = 60, **slurm):
@@ -43,12 +44,10 @@ def executor(kind: str, folder: Path, timeout_min: int = 60, **slurm):
     return ex
 
 
-def grade_jobs(ex, submissions, lesson, course, folder: Path, settings, points,
-               isolation, cases=None) -> Iterator[tuple[object, object]]:
-    """Submit one job per submission; yield ``(submission, result)`` as jobs finish."""
-    from grader.autograde import Result, grade_one
-    from grader.ipynb import first_line
-
+def grade_jobs(ex, grade_one, submissions, lesson, course, folder: Path, settings, points,
+               isolation, cases=None) -> Iterator[tuple[object, Result]]:
+    """Submit one job per submission (``grade_one``, ``grader.autograde``'s, passed in: no
+    import cycle); yield ``(submission, result)`` as jobs finish."""
     if not submissions:
         return
     ex.update_parameters(timeout_min=max(ex.parameters.get("timeout_min", 0) or 0,
@@ -64,7 +63,9 @@ def grade_jobs(ex, submissions, lesson, course, folder: Path, settings, points,
         submission = by_job[job.job_id]
         try:
             result = job.result()
-        except Exception as err:  # the job failed, timed out or was cancelled
-            result = Result.zero(lesson, submission.student, "error",
-                                 f"cluster job {job.job_id} failed: {first_line(err)}", points)
+        except Exception as err:  # the job failed, timed out or was cancelled: the grader's
+            result = Result.zero(lesson, submission.student, "error",  # fault, retried
+                                 f"grader error (cluster job {job.job_id}: "
+                                 f"{type(err).__name__}): not your notebook's fault; it is "
+                                 "graded again on the next run", points, grader_fault=True)
         yield submission, result

@@ -9,7 +9,8 @@
   assignment) with ``status`` and ``reason``, ``score`` (the final score), ``max_score``,
   ``raw_score``, ``penalty``, ``late_by_hours`` and ``timestamp`` (from the stored results,
   ``grader.results``; ``status.json`` for older runs), then one column per test cell (its
-  grade_id, e.g. ``test_train_bpe``) with the tests' scores.
+  grade_id, e.g. ``test_train_bpe``) with the tests' scores. Text cells that start like a
+  spreadsheet formula (``=``, ``+``, ``-``, ``@``) are prefixed with ``'``.
 
 Tested in ``grader/tests/test_grader.py``.
 """
@@ -27,6 +28,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grader import ipynb, results
+from grader.atomic import write_atomic
 from grader.course import COURSE_ID, Course
 from grader.errors import GraderError
 
@@ -131,11 +133,22 @@ def save_status(course: Course, lesson: str, statuses: dict[str, dict[str, str]]
     """Record the latest status of each student graded for ``lesson``."""
     data = load_status(course)
     data.setdefault(lesson, {}).update(statuses)
-    results.write_atomic(status_path(course), json.dumps(data, indent=1, sort_keys=True) + "\n")
+    write_atomic(status_path(course), json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 COLUMNS = ["student", "assignment", "status", "reason", "score", "max_score", "raw_score",
            "penalty", "late_by_hours", "timestamp"]
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell(value):
+    """A CSV cell a spreadsheet will not run: text that starts like a formula gets a ``'``
+    (OWASP's advice against CSV injection); numbers are kept."""
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value
+    return value
 
 
 def export_csv(course: Course, path: Path | None = None) -> Path:
@@ -164,10 +177,10 @@ def export_csv(course: Course, path: Path | None = None) -> Path:
                                score=round(raw - result.penalty, 6), penalty=result.penalty,
                                late_by_hours=round(result.late_seconds / 3600, 2),
                                timestamp=result.timestamp or "")
-                rows.append({**row, **grades})
+                rows.append({k: cell(v) for k, v in {**row, **grades}.items()})
     out = io.StringIO()
     writer = csv.DictWriter(out, [*COLUMNS, *tests], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    results.write_atomic(path, out.getvalue())
+    write_atomic(path, out.getvalue())
     return path

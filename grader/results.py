@@ -4,7 +4,9 @@
   ``key``: a hash of the submission's bytes, the lesson's source notebook (solution and
   hidden tests) and the settings that change a grade (timeouts, limits). A rerun skips a
   student whose key is unchanged.
-- Written atomically (a temporary file in the same folder, then ``os.replace``), and only
+- A result the grader itself failed to produce (``Result.grader_fault``: disk, database,
+  infrastructure) is stored with an empty key: never up to date, a rerun grades it again.
+- Written atomically (``grader.atomic``), and only
   after the submission's gradebook rows and files are in place: a grader killed at any
   point leaves either the previous result or the new one, never half of one, and a
   submission without its new result file is simply graded again (gradebook rows are
@@ -17,29 +19,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from grader.autograde import Result
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+from grader.atomic import write_atomic
+from grader.result import Result
 
 
 def file_hash(path: Path | None) -> str:
@@ -60,14 +43,13 @@ def path_of(course_root: Path, lesson: str, student: str) -> Path:
 def save(course_root: Path, result: Result, key: str) -> None:
     data = dataclasses.asdict(result)
     data["feedback"] = str(result.feedback) if result.feedback else None
+    key = "" if result.grader_fault else key  # never up to date: retried on the next run
     write_atomic(path_of(course_root, result.lesson, result.student),
                  json.dumps({"key": key, "result": data}, indent=1, sort_keys=True) + "\n")
 
 
 def load(course_root: Path, lesson: str, student: str) -> tuple[str, Result] | None:
     """``(key, result)`` stored for a student, or None (none yet, or unreadable)."""
-    from grader.autograde import Result
-
     path = path_of(course_root, lesson, student)
     try:
         data = json.loads(path.read_text())

@@ -5,12 +5,16 @@
 both): nbgrader starts it as it would start the kernel, and it execs the kernel once
 confined. What it does, in order (see ``grader/README.md`` for the threat model):
 
-- **Mounts** (root only; a new mount namespace, so nothing changes outside it): the private
-  course copies, the kit's ``solutions/``, ``.git/``, ``build/`` and ``grader/tests/`` and
-  the submissions folder are covered by empty read-only tmpfs; ``datasets/data`` (the
-  corpus cache) gets a private writable overlay; an interpreter installed under a
-  directory others cannot enter (``/root/.pyenv``) is made reachable (the rest of that
-  directory stays hidden).
+- **Filesystem: an allow-list** (root only; new mount and IPC namespaces, so nothing
+  changes outside them). The kernel gets a root of its own (``pivot_root``) holding only:
+  the system's programs and libraries (``/usr``, ``/lib*``, ``/bin``, ``/etc``) and the
+  Python environment, read-only; the kit, read-only, with ``solutions/``, ``.git/``,
+  ``build/``, ``grader/tests/`` and the answer modules of the lesson being graded and later
+  ones (``answer_modules``) covered; ``datasets/data`` as a private overlay; its socket and
+  trusted-compare folder; and one private tmpfs capped at ``Limits.disk_bytes`` and
+  ``Limits.disk_files`` that provides ``/tmp``, ``/var/tmp``, ``/dev/shm`` and its home
+  (``sandbox/``). Nothing else of the host (other checkouts, ``/root``, ``/home``, the
+  grading folders) exists there; what it wrote vanishes with it, SysV shared memory too.
 - **Network**: a new, empty network namespace (only a loopback that is down), as root or in
   an unprivileged user namespace where the OS allows; the kernel then talks to nbgrader over
   Unix sockets (``KernelManager.transport = "ipc"``).
@@ -22,6 +26,9 @@ confined. What it does, in order (see ``grader/README.md`` for the threat model)
   no supplementary groups, ``no_new_privs`` (setuid programs cannot raise it back). Files
   of the grader stay root's with 0700/0600; the kernel writes only its ``sandbox/`` folder.
 - **Environment**: private ``HOME``/``TMPDIR``/caches; variables that look like secrets dropped.
+- **Output**: as root, a kernel's (a command with ``-f CONNECTION_FILE``) stdout and stderr
+  go to ``~/.kernel-output`` on its tmpfs, never to the grader's logs (what a reason is made
+  from) or the grader's disk.
 
 ``kill_uid`` ends whatever a submission left running (background processes, double forks).
 Tested in ``grader/tests/test_sandbox.py`` and ``test_hostile.py``.
@@ -36,7 +43,6 @@ import re
 import resource
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -53,6 +59,11 @@ SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUT
 
 # Linux constants (sched.h, mount.h, prctl.h)
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
+CLONE_NEWIPC = 0x08000000
+MNT_DETACH = 2
+PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}  # syscall numbers
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
 MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
@@ -67,6 +78,8 @@ class Limits:
     processes: int = 512             # RLIMIT_NPROC, threads included, for the sandbox's uid
     file_bytes: int = 1 * GiB        # RLIMIT_FSIZE: a bigger write fails (EFBIG)
     open_files: int = 1024
+    disk_bytes: int = 1 * GiB        # the private tmpfs: /tmp, /var/tmp, /dev/shm, home
+    disk_files: int = 20_000         # ... and how many files it may hold
 
     @classmethod
     def from_dict(cls, values: dict) -> Limits:
@@ -98,9 +111,10 @@ class Plan:
     uid: int | None = None           # run as this uid (root only)
     gid: int = NOGROUP
     network: bool = False            # False: a new, empty network namespace
-    hide: list[str] = field(default_factory=list)     # folders covered by an empty tmpfs
-    overlay: list[str] = field(default_factory=list)  # folders made privately writable
-    expose: list[str] = field(default_factory=list)   # folders that must stay reachable
+    read_only: list[str] = field(default_factory=list)  # the kit, Python: visible, read-only
+    writable: list[str] = field(default_factory=list)   # host folders it writes (sockets...)
+    hide: list[str] = field(default_factory=list)       # covered (inside read_only)
+    overlay: list[str] = field(default_factory=list)    # folders made privately writable
     staging: str = ""                # a root-only folder for mount points
 
     def write(self, path: Path) -> None:
@@ -231,17 +245,20 @@ class Isolation:
     limits: Limits = field(default_factory=Limits)
     hide: list[str] = field(default_factory=list)
     overlay: list[str] = field(default_factory=list)
+    read_only: list[str] = field(default_factory=list)
 
     @classmethod
     def choose(cls, mode: str, network: bool, limits: Limits, hide: list[Path],
-               overlay: list[Path]) -> Isolation:
+               overlay: list[Path], read_only: list[Path] = ()) -> Isolation:
         if mode == "off" or not sys.platform.startswith("linux"):
             return cls(enabled=False, limits=limits)
         caps = capabilities()
         return cls(True, caps["drop_user"] and caps["mounts"],
                    not network and caps["no_network"], limits,
                    sorted({str(p.resolve()) for p in hide if p.exists()}),
-                   sorted({str(p.resolve()) for p in overlay if p.is_dir()}))
+                   sorted({str(p.resolve()) for p in overlay if p.is_dir()}),
+                   sorted({str(p.resolve()) for p in [*read_only, *python_paths()]
+                           if p.exists()}))
 
     def describe(self) -> str:
         if not self.enabled:
@@ -249,7 +266,8 @@ class Isolation:
         gib = self.limits.memory_bytes / GiB
         parts = [f"limits {gib:g} GiB memory, {self.limits.cpu_seconds} CPU s, "
                  f"{self.limits.processes} processes, {self.limits.file_bytes / GiB:g} GiB files"]
-        parts.append("a uid of its own per submission, hidden solutions and gradebook"
+        parts.append(f"a uid of its own per submission, a root of its own (the kit without "
+                     f"answers, {self.limits.disk_bytes / GiB:g} GiB private tmpfs)"
                      if self.drop_user else "same user (not root: no uid change, no hidden files)")
         parts.append("no network" if self.no_network else "network on")
         return "sandbox: " + "; ".join(parts)
@@ -263,14 +281,20 @@ class Isolation:
             session.uid = allocate_uid()
         uid = session.uid.uid if session.uid else None
         owner = (uid, NOGROUP) if uid is not None else None
-        # Unix socket paths are limited to 107 bytes: a short folder of their own in /tmp
-        session.ipc = Path(tempfile.mkdtemp(prefix="lmkit-ipc-", dir="/tmp"))
+        # Unix socket paths are limited to 107 bytes: a short folder of their own in /tmp,
+        # also where the trusted compare's files go (``io``); as root a small tmpfs of its
+        # own, so that the kernel's files there are bounded in size and number
+        session.ipc = Path(tempfile.mkdtemp(prefix=f"{IPC_PREFIX}{os.getpid()}-", dir="/tmp"))
         if owner:
-            os.chown(session.ipc, *owner)
+            _mount(_libc(), "tmpfs", str(session.ipc), "tmpfs", MS_NOSUID | MS_NODEV,
+                   f"mode=1733,size={IO_BYTES},nr_inodes={IO_FILES}")
+            session.mounted = True
+        elif uid is None:
+            session.ipc.chmod(0o700)
         session.extra_config = KERNEL_CONFIG.format(ipc=str(session.ipc / "k"))
         plan = Plan(self.limits, str(workdir / "sandbox"), uid, NOGROUP, not self.no_network,
-                    self.hide, self.overlay, [os.path.realpath(sys.base_prefix)],
-                    str(workdir / "staging"))
+                    self.read_only, [str(session.ipc), str(workdir / "runtime")], self.hide,
+                    self.overlay, str(workdir / "staging"))
         for name, mode, own in (("sandbox", 0o700, owner), ("runtime", 0o700, owner),
                                 ("staging", 0o700, None)):
             (workdir / name).mkdir(mode=mode)
@@ -289,6 +313,50 @@ class Isolation:
         return session
 
 
+IPC_PREFIX = "lmkit-ipc-"
+IO_BYTES = 256 << 20  # sockets and the trusted compare's files (its reader caps at 64 MB)
+IO_FILES = 256
+
+
+def sweep_ipc() -> None:
+    """Unmount and remove the socket folders of graders that were killed (pid gone)."""
+    import psutil
+
+    for path in Path("/tmp").glob(f"{IPC_PREFIX}*-*"):
+        pid = path.name[len(IPC_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            if is_root():
+                _libc().umount2(str(path).encode(), MNT_DETACH)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def python_paths() -> list[Path]:
+    """The Python environment the kernel needs: the venv, the base interpreter, its
+    site-packages (read-only in the sandbox)."""
+    import site
+
+    found = {sys.prefix, os.path.realpath(sys.base_prefix),
+             os.path.dirname(os.path.realpath(sys.executable)), *site.getsitepackages()}
+    return [Path(p) for p in found if p and os.path.isdir(p)]
+
+
+def answer_modules(kit_root: Path, lesson: str, keep: set[str] = frozenset()) -> list[Path]:
+    """Modules that answer ``lesson`` or a later one (their ``ANSWERS`` declarations, as
+    ``grader.release`` reads them), with their compiled ``__pycache__`` files: hidden from
+    the kernel while ``lesson`` is graded. ``keep``: module names the lesson's own hidden
+    tests import (hiding them would fail every student). The one place that decides; a
+    move of answers to a folder of their own (``helpers/reference/``) changes only this."""
+    from grader.release import answers
+
+    found = []
+    for path in sorted((Path(kit_root) / "helpers").glob("*.py")):
+        if path.stem in keep or not any(n >= lesson for n in answers(path)):
+            continue
+        found.append(path)
+        found += sorted(path.parent.glob(f"__pycache__/{path.stem}.*.pyc"))
+    return found
+
+
 @dataclass
 class Session:
     """One submission's sandbox: nbgrader config and environment, and its uid if any."""
@@ -297,18 +365,29 @@ class Session:
     uid: Uid | None
     extra_config: str
     env: dict[str, str]
-    ipc: Path | None = None  # the kernel's socket files
+    ipc: Path | None = None  # the kernel's socket files and the trusted compare's (io)
+    mounted: bool = False    # ipc is a tmpfs of its own
+
+    @property
+    def io(self) -> Path:
+        """Where the trusted compare's inputs and outputs go (reachable by the kernel)."""
+        return self.ipc if self.ipc is not None else self.workdir
+
+    def stop(self) -> int:
+        """Kill whatever of the submission's uid still runs; how many processes."""
+        return kill_uid(self.uid.uid) if self.uid is not None else 0
 
     def close(self) -> int:
-        """Kill what the submission left running; release its uid. How many were killed."""
+        """Kill what the submission left running; remove its files; release its uid."""
+        killed = self.stop()
         if self.ipc is not None:
+            if self.mounted:
+                _libc().umount2(str(self.ipc).encode(), MNT_DETACH)
             shutil.rmtree(self.ipc, ignore_errors=True)
             self.ipc = None
-        if self.uid is None:
-            return 0
-        killed = kill_uid(self.uid.uid)
-        self.uid.release()
-        self.uid = None
+        if self.uid is not None:
+            self.uid.release()
+            self.uid = None
         return killed
 
 
@@ -332,47 +411,116 @@ def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int
            f"mount {target}")
 
 
-def _closed_ancestor(path: Path) -> Path | None:
-    """The outermost ancestor of ``path`` that other users cannot enter, if any."""
-    for parent in reversed(path.parents):
-        if parent != Path("/") and not os.stat(parent).st_mode & stat.S_IXOTH:
-            return parent
-    return None
+def _bind(libc, source: str, target: Path, read_only: bool) -> None:
+    if os.path.isdir(source):
+        target.mkdir(parents=True, exist_ok=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(exist_ok=True)
+    _mount(libc, source, str(target), None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(libc, None, str(target), None,
+               MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def setup_mounts(plan: Plan, libc) -> None:
-    """In a new mount namespace: expose, overlay, then hide (see the module docstring)."""
-    _check(libc.unshare(CLONE_NEWNS), "unshare(mount namespace)")
-    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+def _inside(path: str, folders: list[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def build_root(plan: Plan, libc, files: list[str] = ()) -> Path:
+    """A new root for the kernel with only what ``plan`` allows (module docstring)."""
+    os.umask(0o066)  # folders made on the way to a mount point: 0711, not listable
     staging = Path(plan.staging)
-    for n, folder in enumerate(map(Path, plan.expose)):
-        closed = _closed_ancestor(folder)
-        if closed is None or not folder.is_dir():
-            continue
-        keep = staging / f"expose{n}"
-        keep.mkdir(parents=True, exist_ok=True)
-        _mount(libc, str(folder), str(keep), None, MS_BIND | MS_REC)
-        _mount(libc, "tmpfs", str(closed), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+    root, scratch = staging / "root", staging / "scratch"
+    for folder in (root, scratch):
         folder.mkdir(parents=True, exist_ok=True)
-        _mount(libc, str(keep), str(folder), None, MS_MOVE)
-        _mount(libc, None, str(closed), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    for n, folder in enumerate(map(Path, plan.overlay)):
-        if not folder.is_dir():
+    _mount(libc, "tmpfs", str(root), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    _mount(libc, "tmpfs", str(scratch), "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=0755,size={plan.limits.disk_bytes},nr_inodes={plan.limits.disk_files}")
+    owner = (plan.uid, plan.gid)
+    for name, mode in (("tmp", 0o1777), ("var_tmp", 0o1777), ("shm", 0o1777), ("home", 0o700)):
+        (scratch / name).mkdir()
+        os.chmod(scratch / name, mode)
+    os.chown(scratch / "home", *owner)
+    for folder in SYSTEM:
+        if os.path.islink(folder):
+            (root / folder[1:]).symlink_to(os.readlink(folder))
+        elif os.path.isdir(folder):
+            _bind(libc, folder, root / folder[1:], True)
+    _bind(libc, str(scratch / "tmp"), root / "tmp", False)
+    _bind(libc, str(scratch / "var_tmp"), root / "var" / "tmp", False)
+    (root / "dev").mkdir()
+    _mount(libc, "tmpfs", str(root / "dev"), "tmpfs", MS_NOSUID, "mode=0755,size=64k")
+    for name in DEVICES:
+        _bind(libc, f"/dev/{name}", root / "dev" / name, False)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        (root / "dev" / name).symlink_to(target)
+    _bind(libc, str(scratch / "shm"), root / "dev" / "shm", False)
+    (root / "proc").mkdir()
+    try:
+        _mount(libc, "proc", str(root / "proc"), "proc", MS_NOSUID | MS_NODEV)
+    except OSError:
+        _mount(libc, "/proc", str(root / "proc"), None, MS_BIND | MS_REC)
+    _bind(libc, "/sys", root / "sys", True)
+    bound: list[str] = []
+    for folder in sorted(set(plan.read_only), key=len):  # outer folders first
+        if os.path.exists(folder) and not _inside(folder, bound):
+            _bind(libc, folder, root / folder.lstrip("/"), True)
+            bound.append(folder)
+    for n, folder in enumerate(plan.overlay):
+        if not os.path.isdir(folder) or not _inside(folder, bound):
             continue
-        upper, work = Path(plan.home) / f".overlay{n}", staging / f"work{n}"
-        upper.mkdir(exist_ok=True)
-        work.mkdir(exist_ok=True)
-        if plan.uid is not None:
-            os.chown(upper, plan.uid, plan.gid)
+        upper, work = scratch / f"overlay{n}" / "upper", scratch / f"overlay{n}" / "work"
+        upper.mkdir(parents=True)
+        work.mkdir()
+        os.chown(upper, *owner)
         try:
-            _mount(libc, "overlay", str(folder), "overlay", MS_NOSUID | MS_NODEV,
-                   f"lowerdir={folder},upperdir={upper},workdir={work}")
+            _mount(libc, "overlay", str(root / folder.lstrip("/")), "overlay",
+                   MS_NOSUID | MS_NODEV, f"lowerdir={folder},upperdir={upper},workdir={work}")
         except OSError as err:
             print(f"grader.sandbox: no private overlay on {folder} ({err})", file=sys.stderr)
-    for folder in plan.hide:
-        if os.path.isdir(folder):
-            _mount(libc, "tmpfs", folder, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+    empty = staging / "empty"
+    empty.touch()
+    empty.chmod(0o444)
+    for path in plan.hide:
+        target = root / path.lstrip("/")
+        if not _inside(path, bound) or not os.path.lexists(target):
+            continue
+        if os.path.isdir(target):
+            _mount(libc, "tmpfs", str(target), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
                    "mode=0555,size=4k")
+        else:
+            _mount(libc, str(empty), str(target), None, MS_BIND)
+    for folder in plan.writable:
+        if os.path.isdir(folder):
+            _bind(libc, folder, root / folder.lstrip("/"), False)
+    for path in files:  # the connection file, wherever the kernel manager wrote it
+        if os.path.isfile(path):
+            _bind(libc, path, root / path.lstrip("/"), True)
+    _bind(libc, str(scratch / "home"), root / plan.home.lstrip("/"), False)
+    _mount(libc, None, str(root), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    return root
+
+
+def enter_root(root: Path, libc) -> None:
+    """Make ``root`` this process's ``/`` (``pivot_root``) and drop the host's tree."""
+    number = PIVOT_ROOT.get(os.uname().machine)
+    os.chdir(root)
+    if number is not None and libc.syscall(number, b".", b".") == 0:
+        _check(libc.umount2(b".", MNT_DETACH), "umount old root")  # the host's tree
+    else:
+        _mount(libc, ".", "/", None, MS_MOVE)
+        os.chroot(".")
+    os.chdir("/")
+
+
+def setup_mounts(plan: Plan, libc, files: list[str] = ()) -> None:
+    """In new mount and IPC namespaces: a root of the kernel's own (module docstring);
+    ``files``: host files it reads (its connection file)."""
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare(mount, IPC namespaces)")
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    enter_root(build_root(plan, libc, files), libc)
 
 
 def set_limits(limits: Limits) -> None:
@@ -404,17 +552,19 @@ def launch(plan: Plan, argv: list[str]) -> None:
     """Confine this process as ``plan`` says, then exec ``argv`` (never returns)."""
     libc = _libc()
     home = Path(plan.home)
+    connection = [os.path.abspath(argv[i + 1]) for i, arg in enumerate(argv[:-1])
+                  if arg == "-f"]
+    if plan.uid is not None:
+        for path in connection:  # the kernel must read its connection file
+            os.chown(path, plan.uid, plan.gid)
+        setup_mounts(plan, libc, connection)  # from here on, home is on the private tmpfs
     (home / "tmp").mkdir(parents=True, exist_ok=True)
     for path in (home, home / "tmp"):
         if plan.uid is not None:
             os.chown(path, plan.uid, plan.gid)
     if plan.uid is not None:
-        setup_mounts(plan, libc)
         if not plan.network:
             _check(libc.unshare(CLONE_NEWNET), "unshare(network namespace)")
-        for i, arg in enumerate(argv[:-1]):  # the kernel must read its connection file
-            if arg == "-f":
-                os.chown(argv[i + 1], plan.uid, plan.gid)
     elif not plan.network:  # unprivileged: a user namespace gives a network namespace
         if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
             print("grader.sandbox: network left on (no user namespaces here)", file=sys.stderr)
@@ -426,6 +576,12 @@ def launch(plan: Plan, argv: list[str]) -> None:
         os.setuid(plan.uid)
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
     os.umask(0o077)
+    if plan.uid is not None and connection:  # a kernel's output must not reach the grader's
+        # logs (reasons are made from them) nor fill them
+        out = os.open(home / ".kernel-output", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        for fd in (1, 2):
+            os.dup2(out, fd)
+        os.close(out)
     os.execvpe(argv[0], argv, sandbox_env(plan))
 
 

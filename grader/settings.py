@@ -4,10 +4,15 @@
   exists): ``[defaults]`` for every assignment, ``[assignments.<lesson>]`` on top of them;
   command-line options win over both. Unknown keys are errors (a typo must not silently
   grade with the defaults).
-- Late submissions: a submission's time is its folder's nbgrader-style ``timestamp.txt``
-  (e.g. ``2026-12-01 23:59:00.000000 UTC``), else the notebook's mtime. Each started day
-  past ``due`` (after ``grace_minutes``) costs ``per_day`` percent of the raw score, at
-  most ``cap`` percent.
+- Late submissions: a submission's time comes from a source the student cannot write: a
+  collection manifest the instructor gives (``times = "collected.csv"``, relative to the
+  TOML file: ``student,timestamp`` rows, or a JSON object ``{student: timestamp}``; e.g.
+  the exchange's own record). Students' ``timestamp.txt`` and file times are ignored unless
+  ``student_times = true`` (then nbgrader's ``timestamp.txt``, e.g.
+  ``2026-12-01 23:59:00.000000 UTC``, else the notebook's mtime). Each started day past
+  ``due`` (after ``grace_minutes``) costs ``per_day`` percent of the raw score, at most
+  ``cap`` percent; a submission without a known time is not penalized.
+- ``max_notebook_bytes``: a bigger submission is ``invalid`` (``grader.intake``).
 
 Example (``grading.toml``)::
 
@@ -19,12 +24,16 @@ Example (``grading.toml``)::
 
     [assignments.01_bpe_tokenizer]
     due = 2026-12-01T23:59:00Z
+    times = "collected-01.csv"     # student,timestamp (the instructor's collection record)
     limits = { memory_bytes = "4G" }
 
 Tested in ``grader/tests/test_integrity.py``.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -33,7 +42,8 @@ from pathlib import Path
 
 from grader.course import DEFAULT_CELL_TIMEOUT
 from grader.errors import GraderError
-from grader.sandbox import Limits
+from grader.intake import MAX_NOTEBOOK_BYTES
+from grader.sandbox import Limits, parse_size
 
 DEFAULT_NOTEBOOK_TIMEOUT = 1200  # seconds for a whole submission, nbgrader's startup included
 CONFIG_NAME = "grading.toml"
@@ -64,17 +74,21 @@ class Settings:
     network: bool = False       # allow the kernel network access
     due: datetime | None = None
     late: LatePolicy = field(default_factory=LatePolicy)
+    times: Path | None = None   # the instructor's collection manifest (load_times)
+    student_times: bool = False  # trust timestamp.txt and file times (students can forge them)
+    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES
 
     def grading_key(self) -> str:
         """What changes a grade when it changes (not the due date: penalties are recomputed)."""
         return repr((self.cell_timeout, self.notebook_timeout, self.limits, self.sandbox,
-                     self.network))
+                     self.network, self.max_notebook_bytes))
 
 
-KEYS = {"timeout_cell", "timeout_notebook", "limits", "sandbox", "network", "due", "late"}
+KEYS = {"timeout_cell", "timeout_notebook", "limits", "sandbox", "network", "due", "late",
+        "times", "student_times", "max_notebook_bytes"}
 
 
-def _apply(settings: Settings, table: dict, where: str) -> Settings:
+def _apply(settings: Settings, table: dict, where: str, base: Path | None = None) -> Settings:
     unknown = set(table) - KEYS
     if unknown:
         raise GraderError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
@@ -98,6 +112,12 @@ def _apply(settings: Settings, table: dict, where: str) -> Settings:
             changes["due"] = parse_time(table["due"])
         if "late" in table:
             changes["late"] = LatePolicy(**{**settings.late.__dict__, **table["late"]})
+        if "times" in table:
+            changes["times"] = (base or Path()) / str(table["times"])
+        if "student_times" in table:
+            changes["student_times"] = bool(table["student_times"])
+        if "max_notebook_bytes" in table:
+            changes["max_notebook_bytes"] = parse_size(table["max_notebook_bytes"])
     except (TypeError, ValueError) as err:
         raise GraderError(f"{where}: {err}") from None
     return replace(settings, **changes)
@@ -122,9 +142,10 @@ def load(lesson: str, path: Path | None = None, root: Path | None = None, **over
         if unknown:
             raise GraderError(f"{path}: unknown table(s) {', '.join(sorted(unknown))}; "
                               "expected [defaults] and [assignments.<lesson>]")
-        settings = _apply(settings, data.get("defaults", {}), f"{path} [defaults]")
+        base = Path(path).parent
+        settings = _apply(settings, data.get("defaults", {}), f"{path} [defaults]", base)
         settings = _apply(settings, data.get("assignments", {}).get(lesson, {}),
-                          f"{path} [assignments.{lesson}]")
+                          f"{path} [assignments.{lesson}]", base)
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -144,14 +165,23 @@ def parse_time(value) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def submission_time(notebook: Path | None, folder: Path | None) -> tuple[datetime | None, str]:
-    """When a submission was handed in, and how we know (``timestamp.txt`` or ``mtime``)."""
-    stamp = folder / "timestamp.txt" if folder is not None else None
-    if stamp is not None and stamp.is_file():
-        try:
-            return parse_time(stamp.read_text().strip()), "timestamp.txt"
-        except ValueError:
-            pass  # unreadable: fall back on the file's time
-    if notebook is not None and notebook.exists():
-        return datetime.fromtimestamp(notebook.stat().st_mtime, timezone.utc), "mtime"
-    return None, ""
+def load_times(path: Path | None) -> dict[str, datetime]:
+    """``{student: time}`` from the instructor's collection manifest: CSV rows
+    ``student,timestamp`` (a header line is allowed) or a JSON object."""
+    if path is None:
+        return {}
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise GraderError(f"{path}: cannot read the submission times ({err.strerror})") from None
+    try:
+        if text.lstrip().startswith("{"):
+            pairs = list(json.loads(text).items())
+        else:
+            pairs = [tuple(row[:2]) for row in csv.reader(io.StringIO(text)) if row]
+            if pairs and pairs[0][0].strip().lower() == "student":
+                pairs = pairs[1:]
+        return {str(student).strip(): parse_time(str(moment).strip())
+                for student, moment in pairs}
+    except (ValueError, TypeError, AttributeError) as err:
+        raise GraderError(f"{path}: not a list of student,timestamp ({err})") from None

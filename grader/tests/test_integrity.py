@@ -35,6 +35,7 @@ late = {{ per_day = 10, cap = 15 }}
 
 [assignments.{TOY}]
 due = 2026-12-01T23:59:00Z
+times = "collected.csv"
 limits = {{ memory_bytes = "2G" }}
 """
 EXPECTED = {"solution": "3", "partial": "1", "untouched": "0", "raises": "2"}
@@ -45,10 +46,13 @@ def samples(kit, folder: Path) -> None:
     for student in ("endless",):
         (folder / student / f"{TOY}.ipynb").unlink()
         (folder / student).rmdir()
+    lines = ["student,timestamp"]  # the instructor's collection record (issue 20, class 2)
     for student in EXPECTED:  # on time, except the solution: 2 days and 1 minute late
         late_by = timedelta(days=2, minutes=1) if student == "solution" else -timedelta(hours=1)
-        (folder / student / "timestamp.txt").write_text(
-            (DUE + late_by).strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+        lines.append(f"{student},{(DUE + late_by).isoformat()}")
+        (folder / student / "timestamp.txt").write_text(  # what a student may write: ignored
+            (DUE - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+    (kit.root / "collected.csv").write_text("\n".join(lines) + "\n")
 
 
 def rows(kit) -> dict[str, dict[str, str]]:
@@ -142,25 +146,51 @@ def test_results_are_written_atomically(tmp_path, monkeypatch):
     (timedelta(hours=1), 1.0), (timedelta(days=1, minutes=20), 2.0), (timedelta(days=30), 5.0),
 ])
 def test_late_penalty_per_started_day_with_a_cap_and_grace(tmp_path, late_by, penalty):
-    folder = tmp_path / "alice"
-    folder.mkdir()
-    (folder / f"{TOY}.ipynb").write_text("{}")
-    (folder / "timestamp.txt").write_text(str(DUE + late_by).replace("+00:00", " UTC"))
     settings = Settings(due=DUE, late=LatePolicy(per_day=10, cap=50, grace_minutes=15))
     result = Result(TOY, "alice", "graded", 10.0, 10.0)
-    late(result, Submission("alice", folder / f"{TOY}.ipynb", folder), settings)
+    submission = Submission("alice", tmp_path / "alice.ipynb", time=DUE + late_by)
+    late(result, submission, settings)
     assert (result.raw_score, result.penalty, result.score) == (10.0, penalty, 10.0 - penalty)
-    assert late(result, Submission("alice", folder / f"{TOY}.ipynb", folder), settings) is False
+    assert late(result, submission, settings) is False
 
 
-def test_without_timestamp_the_file_time_counts(tmp_path):
-    notebook = tmp_path / "bob.ipynb"
+def test_trusted_file_times_count_when_the_instructor_says_so(tmp_path):
+    from grader.intake import intake
+
+    (tmp_path / "subs").mkdir()
+    notebook = tmp_path / "subs" / "bob.ipynb"
     notebook.write_text("{}")
     moment = (DUE + timedelta(days=3)).timestamp()
     os.utime(notebook, (moment, moment))
+    [submission] = intake(tmp_path / "subs", TOY, tmp_path / "copies", student_times=True)
     result = Result(TOY, "bob", "graded", 4.0, 4.0)
-    late(result, Submission("bob", notebook), Settings(due=DUE, late=LatePolicy(per_day=25)))
+    late(result, submission, Settings(due=DUE, late=LatePolicy(per_day=25)))
     assert (result.penalty, result.score, result.late_seconds) == (3.0, 1.0, 3 * 86400)
+
+
+def test_grader_failures_are_never_final(tmp_path):
+    """Issue 20, class 3: a result the grader failed to make (disk, database) is stored
+    with an empty key, so the next run grades that student again."""
+    fault = Result.zero(TOY, "alice", "error", "grader error", {"test_add": 1.0}, 0.0, True)
+    results.save(tmp_path, fault, "key-1")
+    assert results.load(tmp_path, TOY, "alice")[0] == ""  # never equal to a grading key
+    results.save(tmp_path, Result(TOY, "bob", "error", 0.0, 1.0), "key-2")
+    assert results.load(tmp_path, TOY, "bob")[0] == "key-2"  # a student's failure stays
+
+
+@pytest.mark.parametrize("log, reason, fault", [
+    ("nbclient.exceptions.DeadKernelError: Kernel died\nValueError: =HYPERLINK(1)\n",
+     "nbgrader autograde failed: DeadKernelError: Kernel died", False),
+    ("sqlite3.OperationalError: database or disk is full\n",
+     "grader error (nbgrader autograde: OperationalError): not your notebook's fault; it is "
+     "graded again on the next run", True),
+])
+def test_failure_reasons_are_the_graders_words(tmp_path, log, reason, fault):
+    from grader.autograde import failure
+    from grader.proc import Completed
+
+    (tmp_path / "log").write_text(log)
+    assert failure(Completed(1, 1.0, tmp_path / "log")) == ("error", reason, fault)
 
 
 def test_settings_layers(tmp_path):
