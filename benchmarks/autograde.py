@@ -8,9 +8,9 @@ the lesson's samples (``grader.samples``): ``solution``, ``partial``, ``raises``
 (and its hash) is distinct. Scores are checked against the sample they come from, so a fast
 but wrong run fails.
 
-Writes ``benchmarks/results/grader.md`` (``--results`` elsewhere). Run:
-``python benchmarks/grader.py`` (200 submissions twice: 32 minutes on 2 cores, 6.1 s each with one worker, 3.5 s with two);
-``python benchmarks/grader.py --n 4 --results /tmp/grader.md`` for a quick look.
+Writes ``benchmarks/results/autograde.md`` (``--results`` elsewhere). Run:
+``python benchmarks/autograde.py`` (200 submissions twice: 32 minutes on 2 cores, 6.1 s each with one worker, 3.5 s with two);
+``python benchmarks/autograde.py --n 4 --results /tmp/autograde.md`` for a quick look.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-RESULTS = REPO / "benchmarks" / "results" / "grader.md"
+RESULTS = REPO / "benchmarks" / "results" / "autograde.md"
 LESSON = "01_bpe_tokenizer"
 KINDS = ("solution", "partial", "raises", "untouched")
 
@@ -87,7 +87,7 @@ def run(n: int, workers: list[int], results: Path, cell_timeout: int) -> str:
         f"scores per kind: {', '.join(f'{k} {v:g}' for k, v in expected.items())}.",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}; {date.today()}. "
-        f"Run: `python benchmarks/grader.py --n {n}`.",
+        f"Run: `python benchmarks/autograde.py --n {n}`.",
         "",
         "| workers | wall time (s) | submissions / min | s / submission |",
         "|---:|---:|---:|---:|",
