@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.sections import write_sections  # noqa: E402
 from helpers import ddp as lab  # noqa: E402
 from helpers import ddp_reference as ref  # noqa: E402
+from helpers.ddp_train import SIZES as TRAIN_SIZES  # noqa: E402
 from helpers.distributed import Ranks  # noqa: E402
 from helpers.env import resolve_device  # noqa: E402
 
@@ -42,13 +43,11 @@ HEADER = """# Lesson 05: data-parallel training from torch.distributed primitive
 Written by `python benchmarks/ddp.py` (see its docstring). Each section is one machine and
 one run; variants of a section were measured in the same run, interleaved.
 """
-SIZES = {
+SIZES = {  # the torchrun script's GPU sizes, and a CPU size of the benchmark's own
     "cpu": dict(vocab_size=4096, context_length=128, d_model=256, num_layers=4, num_heads=8,
                 d_ff=704),
-    "22m": dict(vocab_size=10_000, context_length=256, d_model=512, num_layers=4, num_heads=16,
-                d_ff=1344),
-    "125m": dict(vocab_size=50_257, context_length=1024, d_model=768, num_layers=12,
-                 num_heads=12, d_ff=2048),
+    "22m": TRAIN_SIZES["22m"],
+    "125m": TRAIN_SIZES["125m"],
 }
 
 

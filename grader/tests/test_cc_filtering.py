@@ -31,7 +31,7 @@ from helpers import cc_pipeline as P
 from helpers import download as dl
 from helpers.cc_crawl import load_truth, write_crawl
 from helpers.env import REPO_ROOT
-from test_download import LocalServer, Route  # the downloader tests' local HTTP server
+from test_download import Route, server  # noqa: F401 (the downloader tests' local HTTP server)
 
 NOTEBOOK = REPO_ROOT / "solutions" / "07_common_crawl_filtering.ipynb"
 SAMPLE = P.CRAWL_SAMPLE
@@ -387,19 +387,6 @@ def test_config_sizes_and_a_read_only_build_folder(monkeypatch, tmp_path):
 
 
 # ---- the downloader ----
-
-@pytest.fixture
-def server():
-    import threading
-
-    srv = LocalServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01},
-                              daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-
 
 CC_PATH = "crawl-data/CC-MAIN-2024-10/segments/1/wet/crawl-00000.warc.wet.gz"
 
