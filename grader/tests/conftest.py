@@ -4,10 +4,12 @@ Run: ``pytest grader/tests`` (the grader's own tests take about a minute on 2 co
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 import torch
+from http_server import LocalServer
 from toy import make_kit
 
 from grader.paths import Layout
@@ -26,3 +28,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def server():
+    """A local HTTP server for the downloaders' tests (``http_server.LocalServer``)."""
+    srv = LocalServer()
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

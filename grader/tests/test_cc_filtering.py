@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from http_server import Route  # the downloaders' local HTTP server (fixture: server)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,6 @@ from helpers import cc_pipeline as P
 from helpers import download as dl
 from helpers.cc_crawl import load_truth, write_crawl
 from helpers.env import REPO_ROOT
-from test_download import Route, server  # noqa: F401 (the downloader tests' local HTTP server)
 
 NOTEBOOK = REPO_ROOT / "solutions" / "07_common_crawl_filtering.ipynb"
 SAMPLE = P.CRAWL_SAMPLE
