@@ -40,3 +40,22 @@ def server():
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+# Markers (registered in pyproject.toml): `pytest -m "not slow"` is the inner loop (about a
+# minute); `make test` runs everything. A module lands here when its tests take minutes on 2
+# cores: they execute whole lessons, grade submissions, start process groups or a browser.
+SLOW_MODULES = {"test_lessons", "test_jupyterlab", "test_hostile", "test_integrity",
+                "test_grader", "test_cluster", "test_trusted", "test_ddp", "test_grpo",
+                "test_cc_filtering", "test_demo", "test_release", "test_sandbox", "test_training",
+                "test_scaling", "test_flash_attention", "test_tokenization"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow modules' tests ``slow``; skip ``gpu`` tests where no CUDA GPU is visible."""
+    no_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("gpu") and not torch.cuda.is_available():
+            item.add_marker(no_gpu)

@@ -251,7 +251,7 @@ def test_triton_rejects_unsupported_head_dim():
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not ON_GPU, reason="autotuning needs a CUDA GPU")
+@pytest.mark.gpu  # autotuning needs a CUDA GPU (skipped without one: conftest)
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("tma_loads", [True, False], ids=["tma_loads", "pointer_loads"])
 @pytest.mark.parametrize("dq_mode", ["split", "fused", "atomic", "tma"])
