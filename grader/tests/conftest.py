@@ -47,8 +47,7 @@ def server():
 # cores: they execute whole lessons, grade submissions, start process groups or a browser.
 SLOW_MODULES = {"test_lessons", "test_jupyterlab", "test_hostile", "test_integrity",
                 "test_grader", "test_cluster", "test_trusted", "test_ddp", "test_grpo",
-                "test_cc_filtering", "test_demo", "test_release", "test_sandbox", "test_training",
-                "test_scaling", "test_flash_attention", "test_tokenization"}
+                "test_cc_filtering", "test_demo", "test_release"}
 
 
 def pytest_collection_modifyitems(config, items):
