@@ -125,7 +125,10 @@ def main(argv=None) -> None:
                   f"{out['sync_s'] * 1e3:.1f} ms waiting after backward, optimizer state "
                   f"{out['optimizer_bytes'] / 1e6:.1f} MB on rank 0")
     finally:
-        dist.destroy_process_group()
+        try:
+            dist.barrier()  # no rank tears gloo down while another still uses it (else SIGABRT)
+        finally:
+            dist.destroy_process_group()
 
 
 if __name__ == "__main__":
