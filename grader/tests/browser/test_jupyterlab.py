@@ -264,17 +264,22 @@ def student_lab(tmp_path_factory):
         yield lab, bundle
 
 
-def test_student_works_through_a_lesson(browser, page, student_lab):
-    lab, bundle = student_lab
-    committed = (bundle / NOTEBOOK).read_text(encoding="utf-8")
 
-    # 1. Open the lesson: the kit's kernel starts, no kernel picker.
-    page.goto(lab.page(f"/lab/tree/{NOTEBOOK}"))
+def open_on_kit_kernel(page, url: str) -> None:
+    """Open a notebook at ``url``; it must start the kit's kernel, idle, with no dialog."""
+    page.goto(url)
     page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
     wait_js(page, PANEL + "return w.sessionContext.session?.kernel?.name === 'lmkit';",
             timeout_s=START_S)
     wait_js(page, IDLE, timeout_s=START_S)
     assert page.locator(".jp-Dialog").count() == 0, "a dialog (kernel picker?) opened"
+
+def test_student_works_through_a_lesson(browser, page, student_lab):
+    lab, bundle = student_lab
+    committed = (bundle / NOTEBOOK).read_text(encoding="utf-8")
+
+    # 1. Open the lesson: the kit's kernel starts, no kernel picker.
+    open_on_kit_kernel(page, lab.page(f"/lab/tree/{NOTEBOOK}"))
     kernel = page.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-kernelName")
     assert kernel.inner_text().strip() == KERNEL_DISPLAY
     commands = {name: js(page, "return window.jupyterapp.commands.hasCommand(n);", n=name)
@@ -352,12 +357,7 @@ def test_notebook7_leaves_the_lesson_as_committed_once_stripped(browser, page, s
     copy = bundle / "notebooks" / "opened_in_notebook7.ipynb"
     committed = (REPO_ROOT / NOTEBOOK).read_text(encoding="utf-8")
     copy.write_text(committed, encoding="utf-8")
-    page.goto(lab.page(f"/notebooks/notebooks/{copy.name}"))
-    page.wait_for_function("() => window.jupyterapp?.shell.currentWidget?.sessionContext")
-    wait_js(page, PANEL + "return w.sessionContext.session?.kernel?.name === 'lmkit';",
-            timeout_s=START_S)
-    wait_js(page, IDLE, timeout_s=START_S)
-    assert page.locator(".jp-Dialog").count() == 0, "a dialog (kernel picker?) opened"
+    open_on_kit_kernel(page, lab.page(f"/notebooks/notebooks/{copy.name}"))
     save(page)
     assert ipynb.dumps(ipynb.strip(ipynb.read(copy))) == committed
     shot(page, "1_notebook7")
