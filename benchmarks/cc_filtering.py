@@ -1,7 +1,7 @@
 """Benchmark lesson 07's filters on the kit's offline crawl (``helpers.cc_crawl``).
 
 What it measures, on this machine, one core unless stated:
-- extraction (``helpers.cc_filters.extract_text_from_html_bytes``: encoding, resiliparse)
+- extraction (``helpers.reference.cc_filters.extract_text_from_html_bytes``: encoding, resiliparse)
   and language ID (fastText lid.176): pages/s and MB/s of HTML per core;
 - MinHash signatures: the kit's vectorized numpy reference (``minhash_signatures``) vs
   ``datasketch.MinHash`` (``update_batch``, its fastest path) on the same shingles, documents
@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "benchmarks" / "results" / "cc_filtering.md"
 
 from benchmarks.sections import write_sections  # noqa: E402
-from helpers import cc_filters as F  # noqa: E402
+from helpers.reference import cc_filters as F  # noqa: E402
 from helpers import cc_pipeline as P  # noqa: E402
 from helpers.cc_crawl import write_crawl  # noqa: E402
 

@@ -8,7 +8,7 @@ one GPU per rank; device auto-detected) and writes one section per machine into
    for each ``--nproc`` (e.g. ``--nproc 2 4``).
 2. Training throughput of lesson 02's reference model (``--size``) and the share of the step
    spent waiting for communication, for no synchronization (the compute-only bound), naive,
-   flat, overlapped, bucketed (``--bucket-mb``) DDP (``helpers.ddp_reference``, the lesson's
+   flat, overlapped, bucketed (``--bucket-mb``) DDP (``helpers.reference.ddp``, the lesson's
    solutions) and PyTorch's ``DistributedDataParallel``. Variants are interleaved over
    ``--rounds`` rounds and the median round is kept, so that load on a shared machine hits
    all of them alike. Wait share = 1 - (compute-only step) / (step).
@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.sections import write_sections  # noqa: E402
 from helpers import ddp as lab  # noqa: E402
-from helpers import ddp_reference as ref  # noqa: E402
+from helpers.reference import ddp as ref  # noqa: E402
 from helpers.ddp_train import SIZES as TRAIN_SIZES  # noqa: E402
 from helpers.distributed import Ranks  # noqa: E402
 from helpers.env import resolve_device  # noqa: E402

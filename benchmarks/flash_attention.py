@@ -18,7 +18,7 @@ and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
   attention in fp32 (max abs and relative L2 error of O, dQ, dK, dV, printed and written).
 
 - Integration: a training step (forward, backward, AdamW; bf16 autocast) of lesson 02's model
-  (``helpers.model.ReferenceLM``, 4 layers, d_model 1024, 16 heads) at contexts 2k..16k with
+  (``helpers.reference.model.ReferenceLM``, 4 layers, d_model 1024, 16 heads) at contexts 2k..16k with
   16k tokens per step, with each attention backend: median step time and peak memory, measured
   by the lesson's own ``training_step_stats``.
 
@@ -48,7 +48,7 @@ import kernels.flash_attention_fast as fast
 from grader.nbmodule import load_notebook
 from helpers.env import REPO_ROOT
 
-from helpers.model import ModelConfig, register_attention_backend
+from helpers.reference.model import ModelConfig, register_attention_backend
 
 lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")  # the teaching kernels
 FlashAttentionTriton, naive_attention = lesson.FlashAttentionTriton, lesson.naive_attention
@@ -268,7 +268,7 @@ def write_markdown(path, env, headline, checks, sweep, variants, integration=())
     if integration:
         m = lesson.LONG_CONTEXT_MODEL
         lines += ["", "## Integration: a training step of lesson 02's model at long context", "",
-                  f"`helpers.model.ReferenceLM` with {m['num_layers']} layers, d_model {m['d_model']}, "
+                  f"`helpers.reference.model.ReferenceLM` with {m['num_layers']} layers, d_model {m['d_model']}, "
                   f"{m['num_heads']} heads, vocabulary {m['vocab_size']:,}; batch·seq = {TOKENS} tokens; forward, "
                   "backward and fused AdamW under bf16 autocast. Median of 5 steps after 2 warm-up steps "
                   "(`training_step_stats` in the lesson); peak memory from `torch.cuda.max_memory_allocated`.", "",

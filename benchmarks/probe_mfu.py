@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.transformer_lm import CONFIGS, flops_per_token, matmul_tflops  # noqa: E402
-from helpers.model import ReferenceLM, register_attention_backend  # noqa: E402
+from helpers.reference.model import ReferenceLM, register_attention_backend  # noqa: E402
 from helpers.training import make_optimizer  # noqa: E402
 
 OUT = Path(os.environ.get("OUT", "/tmp"))

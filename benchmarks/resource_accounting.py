@@ -2,7 +2,7 @@
 activation checkpointing and autocast, on lesson 02's reference model.
 
 - **Harness**: an n³ matmul timed naively (one unsynchronized call, cold and warm) and with
-  ``helpers.resource_accounting.benchmark`` (warm-up, synchronization, median of repeats).
+  ``helpers.reference.resource_accounting.benchmark`` (warm-up, synchronization, median of repeats).
 - **MFU**: a training step (forward + backward + AdamW) of ``ReferenceLM`` timed with the
   harness; FLOPs per step from lesson 03's formula (matrix products, full attention scores,
   3x forward), checked against ``FlopCounterMode`` on the same step (naive attention, so that
@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.sections import write_sections  # noqa: E402
 from helpers import hardware  # noqa: E402
-from helpers import resource_accounting as acc  # noqa: E402
+from helpers.reference import resource_accounting as acc  # noqa: E402
 from helpers.env import resolve_device  # noqa: E402
-from helpers.model import ModelConfig, ReferenceLM  # noqa: E402
+from helpers.reference.model import ModelConfig, ReferenceLM  # noqa: E402
 from helpers.profiling import (checkpointed_forward, loss_fn, make_train_step, measure_ceilings,  # noqa: E402
                                peak_memory, saved_tensor_bytes, state_bytes)
 

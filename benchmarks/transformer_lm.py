@@ -1,5 +1,5 @@
 """Benchmark training throughput of lesson 02's Transformer LM: a from-scratch ("student")
-model against the reference (helpers/model.py), eager and under torch.compile; optionally a
+model against the reference (helpers/reference/model.py), eager and under torch.compile; optionally a
 short full-scale training run of the TinyStories-sized model.
 
 - What is timed: one training step, forward + backward + AdamW step (``zero_grad`` included,
@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.sections import write_sections  # noqa: E402
-from helpers.model import ModelConfig, ReferenceLM, _backend, apply_rope  # noqa: E402
+from helpers.reference.model import ModelConfig, ReferenceLM, _backend, apply_rope  # noqa: E402
 from helpers.training import make_optimizer  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "transformer_lm.md"
@@ -397,7 +397,7 @@ def matmul_tflops(device: str) -> float | None:
 def train_run(corpus_dir: Path, minutes: float, tokens_per_s: float | None, device: str, out_dir: Path,
               log) -> dict:
     from helpers.data import load_tokens
-    from helpers.generation import generate
+    from helpers.reference.generation import generate
     from helpers.training import TrainConfig, train
 
     train_data, valid_data = load_tokens(corpus_dir / "train.bin"), load_tokens(corpus_dir / "valid.bin")

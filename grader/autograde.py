@@ -115,13 +115,13 @@ def hidden_paths(layout: Layout, course: Course, submissions_dir: Path,
 
 
 def tested_modules(course: Course, lesson: str) -> set[str]:
-    """``helpers`` modules the lesson's own test cells import: an answer module among them
+    """``helpers`` modules (dotted names) the lesson's test cells import: an answer among them
     cannot be hidden (every student would fail); the instructor should move that check into
     trusted cases (``solutions/README.md``)."""
     found = set()
     for cell in ipynb.read(course.source(lesson)).cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            found |= set(re.findall(r"\bhelpers\.(\w+)", cell.source))
+            found |= set(re.findall(r"\bhelpers(?:\.\w+)+", cell.source))
     return found
 
 

@@ -7,9 +7,9 @@ student needs to work on lessons up to ``LESSON``: their student notebooks, ``he
 It holds nothing that solves a graded exercise of ``LESSON`` or of any later lesson:
 
 - no ``solutions/``, no hidden tests, no ``grader/tests`` (which hold oracles);
-- no module that declares it answers such a lesson. A helpers or kernels module that
-  implements a lesson's exercises (a reference model, a reference kernel) says so with a
-  module-level ``ANSWERS = ("02_transformer_lm",)``; it ships only from that lesson's
+- no module that answers such a lesson. Answers live in one folder, ``helpers/reference/``
+  (and the tuned kernels of ``kernels/``); each says which lessons it answers with a
+  module-level ``ANSWERS = ("02_transformer_lm",)`` and ships only from that lesson's
   successor on;
 - a final scan: no bundled file contains a run of ``MIN_LEAK_RUN`` consecutive lines from
   the solution regions or hidden tests of those lessons, nor a single such line of at least

@@ -341,16 +341,16 @@ def python_paths() -> list[Path]:
 
 
 def answer_modules(kit_root: Path, lesson: str, keep: set[str] = frozenset()) -> list[Path]:
-    """Modules that answer ``lesson`` or a later one (their ``ANSWERS`` declarations, as
-    ``grader.release`` reads them), with their compiled ``__pycache__`` files: hidden from
-    the kernel while ``lesson`` is graded. ``keep``: module names the lesson's own hidden
-    tests import (hiding them would fail every student). The one place that decides; a
-    move of answers to a folder of their own (``helpers/reference/``) changes only this."""
+    """Modules of ``helpers/reference/`` (the answers' folder) that answer ``lesson`` or a
+    later one (their ``ANSWERS`` declarations, as ``grader.release`` reads them), with their
+    compiled ``__pycache__`` files: hidden from the kernel while ``lesson`` is graded.
+    ``keep``: dotted module names the lesson's own hidden tests import (hiding them would
+    fail every student). The one place that decides."""
     from grader.release import answers
 
     found = []
-    for path in sorted((Path(kit_root) / "helpers").glob("*.py")):
-        if path.stem in keep or not any(n >= lesson for n in answers(path)):
+    for path in sorted((Path(kit_root) / "helpers" / "reference").glob("*.py")):
+        if f"helpers.reference.{path.stem}" in keep or not any(n >= lesson for n in answers(path)):
             continue
         found.append(path)
         found += sorted(path.parent.glob(f"__pycache__/{path.stem}.*.pyc"))

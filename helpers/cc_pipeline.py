@@ -171,7 +171,7 @@ def iter_responses(path: str | Path, errors: list | None = None):
 
 @dataclass
 class Filters:
-    """The functions the pipeline runs (the student's, or helpers.cc_filters')."""
+    """The functions the pipeline runs (the student's, or helpers.reference.cc_filters')."""
 
     extract: Callable                      # (bytes, charset) -> str | None
     identify_language: Callable            # text -> (label, score)
@@ -467,7 +467,7 @@ def _train_one(train_tokens, valid_tokens, *, d_model, num_layers, num_steps, ba
                context_length, device, seed, progress):
     import torch
 
-    from helpers.model import ModelConfig, ReferenceLM
+    from helpers.reference.model import ModelConfig, ReferenceLM
     from helpers.training import TrainConfig, train
 
     torch.manual_seed(seed)

@@ -1,7 +1,7 @@
 """Lesson 05's machinery: test models, the single-process oracle, rank jobs, timings, plots.
 
 Nothing here answers an exercise: the lesson's functions and classes are passed in (a
-notebook's, or ``helpers.ddp_reference``'s). Jobs named ``*_job`` run on every rank through
+notebook's, or ``helpers.reference.ddp``'s). Jobs named ``*_job`` run on every rank through
 ``helpers.distributed.run`` and return plain data (tensors, numbers, lists):
 
 - ``make_model`` / ``make_batch``: three small models, the same on every rank for a seed:
@@ -39,7 +39,7 @@ class DDPConfig:
     device: str                 # "cpu" (gloo) or "cuda" (NCCL) for the experiments
     world_size: int             # ranks of the experiments
     bench_sizes_mb: list        # all-reduce sizes, MiB
-    lm: dict                    # helpers.model.ModelConfig of the timed model
+    lm: dict                    # helpers.reference.model.ModelConfig of the timed model
     batch_size: int             # global batch (sequences) of the timed model
     steps: int                  # timed training steps per variant
     bucket_sizes_mb: list = field(default_factory=lambda: [1.0, 10.0, 25.0])
@@ -112,11 +112,11 @@ def make_model(kind: str, seed: int) -> nn.Module:
     if kind == "tied":
         return TiedToy()
     if kind == "lm":
-        from helpers.model import ModelConfig, ReferenceLM
+        from helpers.reference.model import ModelConfig, ReferenceLM
 
         return ReferenceLM(ModelConfig(**TINY_LM))
     if isinstance(kind, dict):   # a ModelConfig's fields: lesson 02's model at that size
-        from helpers.model import ModelConfig, ReferenceLM
+        from helpers.reference.model import ModelConfig, ReferenceLM
 
         return ReferenceLM(ModelConfig(**kind))
     raise ValueError(f"unknown model {kind!r}")

@@ -12,7 +12,7 @@ address, and ``dist.init_process_group()`` reads them::
 - ``--impl``: ``none`` (no synchronization: the compute-only bound), ``naive``, ``flat``,
   ``overlap`` (``DDP``), ``bucketed`` (``DDPBucketed``, ``--bucket-mb``), ``torch``
   (PyTorch's ``DistributedDataParallel``); ``--zero`` steps with ``ShardedOptimizer``.
-- The classes are the kit's reference ones (``helpers.ddp_reference``), or yours:
+- The classes are the kit's reference ones (``helpers.reference.ddp``), or yours:
   ``--notebook notebooks/05_ddp.ipynb`` loads that notebook's definitions
   (``grader.nbmodule``, without running its experiments).
 - ``--check OUT.json`` (CPU): trains the tiny model of the lesson's tests and writes each
@@ -87,9 +87,9 @@ def main(argv=None) -> None:
         source = load_notebook(args.notebook)
     else:
         try:
-            from helpers import ddp_reference as source
+            from helpers.reference import ddp as source
         except ImportError:
-            parser.error("helpers/ddp_reference.py is not in the student bundle: pass "
+            parser.error("helpers/reference/ddp.py is not in the student bundle: pass "
                          "--notebook notebooks/05_ddp.ipynb (your classes)")
     from helpers.env import resolve_device
 

@@ -4,7 +4,7 @@
   ``tokenize_prompt_and_output``, ``get_response_log_probs``, ``sft_microbatch_train_step``,
   ``compute_rollout_rewards``, ``compute_group_normalized_rewards``,
   ``grpo_microbatch_train_step``, ``answer_reward_fn``), so the notebook runs them with the
-  student's code; ``helpers.grpo_reference`` holds the reference answers (tests, benchmark).
+  student's code; ``helpers.reference.grpo`` holds the reference answers (tests, benchmark).
 - ``GRPOConfig``: every size of the experiment, with ``for_scale("smoke"|"full")`` presets
   (smoke: a ~0.2M-parameter model on 2 CPU cores in about a minute; full: a larger model and
   more steps on a GPU).
@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 import torch
 
 from helpers.arithmetic import Problem, make_problems, sft_pairs
-from helpers.model import ModelConfig, ReferenceLM
-from helpers.rollout import KitEngine, SamplingConfig
+from helpers.reference.model import ModelConfig, ReferenceLM
+from helpers.reference.rollout import KitEngine, SamplingConfig
 
 FUNCTION_NAMES = ("tokenize_prompt_and_output", "get_response_log_probs",
                   "sft_microbatch_train_step", "compute_rollout_rewards",
@@ -93,7 +93,7 @@ class GRPOConfig:
     max_number: int = 9
     num_train: int = 4000
     num_eval: int = 200
-    # model (helpers.model.ReferenceLM)
+    # model (helpers.reference.model.ReferenceLM)
     d_model: int = 64
     num_layers: int = 2
     num_heads: int = 4

@@ -130,7 +130,7 @@ def peak_memory(step: Callable[[], object], device: str, persistent: int = 0) ->
 # A training step of lesson 02's reference model
 # ---------------------------------------------------------------------------------------------
 def checkpointed_forward(model: nn.Module, token_ids: torch.Tensor, early_stop: bool = True) -> torch.Tensor:
-    """``model(token_ids)`` for a ``helpers.model.ReferenceLM``, each block under activation
+    """``model(token_ids)`` for a ``helpers.reference.model.ReferenceLM``, each block under activation
     checkpointing: only block inputs are saved, and each block runs again during backward.
 
     ``early_stop=False`` makes the recomputation run the whole block (PyTorch stops as soon as

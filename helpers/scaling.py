@@ -240,7 +240,7 @@ def train_run(run: Run, train_path: str | Path, valid_path: str | Path, *, devic
 
     from helpers.data import load_tokens
     from helpers.env import resolve_device
-    from helpers.model import ModelConfig, ReferenceLM
+    from helpers.reference.model import ModelConfig, ReferenceLM
     from helpers.training import TrainConfig, cosine_lr_schedule, estimate_loss, train
 
     if threads:

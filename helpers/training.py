@@ -5,7 +5,7 @@
   and the learning rate into a ``History``, and checkpoints. Each piece is a keyword argument
   (``get_batch``, ``lr_schedule``, ``clip_gradients``, ``loss_fn``, ``optimizer``,
   ``save_checkpoint``, ``load_checkpoint``) that defaults to the reference in
-  ``helpers.reference_training``, built from PyTorch; lesson 02 passes the student's own
+  ``helpers.reference.training``, built from PyTorch; lesson 02 passes the student's own
   functions, with the same signatures (and its student bundle ships without the references).
 - Reproducible and resumable: the batch of step t is drawn after seeding every RNG with
   ``(seed, t)``, so it depends on nothing else, whoever's ``get_batch`` draws it. With
@@ -121,9 +121,9 @@ _REFERENCE_NAMES = ("get_batch", "cosine_lr_schedule", "clip_gradients", "cross_
 
 def __getattr__(name: str):
     """``from helpers.training import get_batch`` etc. still work, importing the references late
-    (they live in ``helpers.reference_training``, which a lesson-02 student bundle lacks)."""
+    (they live in ``helpers.reference.training``, which a lesson-02 student bundle lacks)."""
     if name in _REFERENCE_NAMES:
-        from helpers import reference_training
+        from helpers.reference import training as reference_training
 
         return getattr(reference_training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -131,9 +131,9 @@ def __getattr__(name: str):
 
 def _reference_hooks() -> dict[str, Callable]:
     try:
-        from helpers.reference_training import REFERENCE_HOOKS
+        from helpers.reference.training import REFERENCE_HOOKS
     except ImportError as err:
-        raise ImportError("helpers/reference_training.py is not in this bundle: pass your own "
+        raise ImportError("helpers/reference/training.py is not in this bundle: pass your own "
                           "get_batch, lr_schedule, clip_gradients, loss_fn, save_checkpoint and "
                           "load_checkpoint to train()") from err
     return REFERENCE_HOOKS

@@ -1,4 +1,4 @@
-"""Lesson 07: the offline crawl, the filters (the notebook's and helpers.cc_filters'), the
+"""Lesson 07: the offline crawl, the filters (the notebook's and helpers.reference.cc_filters'), the
 pipeline, and the Common Crawl downloader.
 
 - The crawl: deterministic, in formats fastwarc reads, with a ground truth that matches it.
@@ -6,7 +6,7 @@ pipeline, and the Common Crawl downloader.
   truth; every planted e-mail, phone number and IP is masked, and masking changes nothing
   else; MinHash dedup equals brute-force exact Jaccard on small inputs (hypothesis), its
   candidate pairs agree with datasketch's MinHashLSH, and candidate rates follow the S-curve.
-- The notebook's solutions and helpers.cc_filters are two implementations: they agree.
+- The notebook's solutions and helpers.reference.cc_filters are two implementations: they agree.
 - Bad input: a truncated file, a corrupt record, undecodable and empty bodies cost only
   themselves; a killed pipeline resumes; the downloader against a local HTTP server.
 
@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
-from helpers import cc_filters as F
+from helpers.reference import cc_filters as F
 from helpers import cc_pipeline as P
 from helpers import download as dl
 from helpers.cc_crawl import load_truth, write_crawl

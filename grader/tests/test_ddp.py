@@ -4,7 +4,7 @@
   a hung rank killed by the timeout with no process left, and gloo inside a network namespace
   whose loopback is down (the grader's sandbox).
 - Oracles: every DDP variant of the solution notebook (``grader.nbmodule``) and of
-  ``helpers.ddp_reference`` gives, after several steps on 2 gloo ranks, the parameters of
+  ``helpers.reference.ddp`` gives, after several steps on 2 gloo ranks, the parameters of
   single-process training on the concatenated batch and those of PyTorch's
   ``DistributedDataParallel``, for a toy MLP, a model with tied weights and frozen
   parameters, and lesson 02's reference model; buckets smaller than one parameter, larger
@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
 from helpers import ddp as lab
-from helpers import ddp_reference as ref
+from helpers.reference import ddp as ref
 from helpers.distributed import RankError, Ranks, run
 from helpers.env import REPO_ROOT
 

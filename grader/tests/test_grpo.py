@@ -1,5 +1,5 @@
 """Lesson 08 (GRPO): oracles, properties and cross-checks of the task, the sampler, the engines
-and the lesson's functions (the notebook's and ``helpers.grpo_reference``'s).
+and the lesson's functions (the notebook's and ``helpers.reference.grpo``'s).
 
 Run: ``python -m pytest grader/tests/test_grpo.py -q`` (about a minute on 2 cores).
 """
@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
-from helpers import grpo_reference as ref
+from helpers.reference import grpo as ref
 from helpers.arithmetic import (EOS, make_problems, normalize_number, parse_answer_tag,
                                 sft_pairs, task_tokenizer)
 from helpers.grpo import (GRPOConfig, grpo_train, lesson_functions, new_policy, sft_train,
                           tiny_policy)
-from helpers.model import ModelConfig, ReferenceLM
-from helpers.rollout import (FakeLLM, KitEngine, SamplingConfig, VLLMEngine, sample_batch,
+from helpers.reference.model import ModelConfig, ReferenceLM
+from helpers.reference.rollout import (FakeLLM, KitEngine, SamplingConfig, VLLMEngine, sample_batch,
                              sample_tokens)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -294,7 +294,7 @@ def submissions(kit, folder: Path) -> None:
     put("formula", add_cell(solution, FORMULA))
 
 
-ANSWER_IMPORT = "from helpers.toy_reference import add as _add\nreturn _add(a, b)"
+ANSWER_IMPORT = "from helpers.reference.toy import add as _add\nreturn _add(a, b)"
 OTHER_CHECKOUT = '''\
 import glob
 found = glob.glob("/tmp/**/99_toy.ipynb", recursive=True) + glob.glob("/work/**/99_toy.ipynb")
@@ -316,9 +316,10 @@ def another_checkout(root: Path) -> Path:
 def graded(tmp_path_factory):
     kit = make_kit(tmp_path_factory.mktemp("hostile") / "kit")
     helpers = kit.root / "helpers"  # a module that answers the toy lesson (grader.release)
-    helpers.mkdir()
+    (helpers / "reference").mkdir(parents=True)
     (helpers / "__init__.py").write_text("")
-    (helpers / "toy_reference.py").write_text(
+    (helpers / "reference" / "__init__.py").write_text("")
+    (helpers / "reference" / "toy.py").write_text(
         'ANSWERS = ("99_toy",)\n\n\ndef add(a, b):\n    return a + b\n')
     another_checkout(kit.root.parent)
     folder = kit.root / "submissions"
@@ -555,7 +556,7 @@ def test_answers_elsewhere_are_out_of_reach(graded):
     kit, results, _ = graded
     assert "other checkouts: none" in outputs(kit, "other_checkout")
     assert results["imports_answer"].tests == {"test_add": 0.0, "test_mul": 2.0}
-    assert (kit.root / "helpers" / "toy_reference.py").stat().st_size > 0  # untouched
+    assert (kit.root / "helpers" / "reference" / "toy.py").stat().st_size > 0  # untouched
 
 
 def test_feedback_shows_no_recorded_tests_inputs_or_scripts(graded):

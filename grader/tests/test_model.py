@@ -1,4 +1,4 @@
-"""The reference Transformer LM (helpers/model.py) and the reference decoder (helpers/generation.py).
+"""The reference Transformer LM (helpers/reference/model.py) and the reference decoder (helpers/reference/generation.py).
 
 - Parameter names and shapes are the contract shared with lesson 02's ``TransformerLM``.
 - Properties: causality, RoPE's relative-position property, initialization statistics.
@@ -18,8 +18,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.generation import generate, sample_next
-from helpers.model import (
+from helpers.reference.generation import generate, sample_next
+from helpers.reference.model import (
     ATTENTION_BACKENDS,
     ModelConfig,
     ReferenceLM,

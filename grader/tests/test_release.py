@@ -22,7 +22,8 @@ def test_lesson_01_bundle_has_no_solutions_hidden_tests_or_answering_modules(tmp
     files = {p.relative_to(built.folder).as_posix() for p in built.folder.rglob("*") if p.is_file()}
     assert "notebooks/01_bpe_tokenizer.ipynb" in files and "helpers/tokenization.py" in files
     assert not any(f.startswith(("solutions/0", "grader/tests/")) for f in files), sorted(files)
-    for module in ("kernels/flash_attention_fast.py", "helpers/model.py", "helpers/resource_accounting.py"):
+    for module in ("kernels/flash_attention_fast.py", "helpers/reference/model.py",
+                   "helpers/reference/resource_accounting.py"):
         assert module not in files and module in built.excluded
     student = ipynb.read(built.folder / "notebooks" / "01_bpe_tokenizer.ipynb")
     text = "\n".join(c.source for c in student.cells)
@@ -60,3 +61,16 @@ def test_modules_declaring_answers_ship_only_after_their_lesson(tmp_path):
     assert built.excluded == ["helpers/ref.py"]
     assert (built.folder / "helpers" / "later.py").exists()  # 98 comes before 99: done already
     assert (built.folder / "notebooks" / f"{TOY}.ipynb").exists()
+
+
+def test_answers_live_in_helpers_reference_and_say_which_lessons():
+    """Answers by location: every module of ``helpers/reference/`` names the lessons it
+    answers, and nothing else in ``helpers/`` does (kernels/ keeps the tuned kernels)."""
+    kit = Layout()
+    reference = sorted((kit.root / "helpers" / "reference").glob("*.py"))
+    undeclared = [p.name for p in reference if p.name != "__init__.py" and not answers(p)]
+    assert len(reference) > 5 and not undeclared, undeclared
+    lessons = set(kit.lessons())
+    assert all(set(answers(p)) <= lessons for p in reference)
+    outside = [p.name for p in (kit.root / "helpers").glob("*.py") if answers(p)]
+    assert not outside, f"modules that answer a lesson belong in helpers/reference/: {outside}"

@@ -1,4 +1,4 @@
-"""Lesson 03 (resource accounting): the solution's formulas and ``helpers.resource_accounting``
+"""Lesson 03 (resource accounting): the solution's formulas and ``helpers.reference.resource_accounting``
 against independent oracles, and the measuring machinery of ``helpers.profiling`` and
 ``helpers.hardware``.
 
@@ -26,9 +26,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from grader.nbmodule import load_notebook
 from helpers import hardware
-from helpers import resource_accounting as ref
+from helpers.reference import resource_accounting as ref
 from helpers.env import REPO_ROOT
-from helpers.model import ModelConfig, ReferenceLM
+from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.profiling import (MemoryTracker, checkpointed_forward, loss_fn, make_train_step, measure_ceilings,
                                peak_memory, saved_tensor_bytes, state_bytes)
 
@@ -55,7 +55,7 @@ def configs(draw, max_d_head=8, min_heads=1):
 
 
 def implementations(nb):
-    return [("solution", nb), ("helpers.resource_accounting", ref)]
+    return [("solution", nb), ("helpers.reference.resource_accounting", ref)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_roofline_ridge(nb):
     assert np.allclose(got, [h100.peak_flops["bfloat16"] / 10, h100.peak_flops["bfloat16"], h100.peak_flops["bfloat16"]])
 
 
-@pytest.mark.parametrize("name", ["solution", "helpers.resource_accounting"])
+@pytest.mark.parametrize("name", ["solution", "helpers.reference.resource_accounting"])
 def test_benchmark_synchronizes_and_skips_warmup(nb, name):
     impl = dict(implementations(nb))[name]
     queued = []

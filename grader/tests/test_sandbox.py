@@ -53,7 +53,7 @@ for name in ("/tmp", "/var/tmp", "/dev/shm", os.environ["HOME"]):
     os.remove(f"{name}/big") if os.path.exists(f"{name}/big") else None
 attempt("many files", lambda: many("/tmp"))
 found["outside"] = {p: os.path.exists(p) for p in sys.argv[2:]}
-found["answer"] = open(sys.argv[1] + "/helpers/reference_training.py").read()
+found["answer"] = open(sys.argv[1] + "/helpers/reference/training.py").read()
 print(json.dumps(found))
 """
 
@@ -97,7 +97,7 @@ def test_the_launcher_confines_the_command(tmp_path):
         assert found["network"] == "OSError"
     # an allow-list: nothing of the host beyond the kit and Python (issue 20, class 4)
     assert not any(found["outside"].values()), found["outside"]
-    assert found["answer"] == ""  # helpers/reference_training.py answers lesson 02
+    assert found["answer"] == ""  # helpers/reference/training.py answers lesson 02
     # private, size-capped scratch space (class 3): 2 MB and 200 files in all
     for name in ("/tmp", "/var/tmp", "/dev/shm", found["home"]):
         assert found["fill " + name] == "OSError", name
@@ -106,11 +106,12 @@ def test_the_launcher_confines_the_command(tmp_path):
 
 def test_answer_modules_are_this_and_later_lessons():
     found = {p.name for p in answer_modules(REPO_ROOT, "02_transformer_lm")}
-    assert {"model.py", "generation.py", "reference_training.py",
-            "resource_accounting.py"} <= found
+    assert {"model.py", "generation.py", "training.py", "resource_accounting.py"} <= found
+    assert all(p.parent.name == "reference" for p in answer_modules(REPO_ROOT, "01_bpe_tokenizer")
+               if p.suffix == ".py")
     later = {p.name for p in answer_modules(REPO_ROOT, "03_resource_accounting")}
     assert "resource_accounting.py" in later and "model.py" not in later
-    kept = answer_modules(REPO_ROOT, "02_transformer_lm", keep={"model"})
+    kept = answer_modules(REPO_ROOT, "02_transformer_lm", keep={"helpers.reference.model"})
     assert "model.py" not in {p.name for p in kept}
 
 

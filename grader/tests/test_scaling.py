@@ -214,7 +214,7 @@ def test_sweep_plan(scale):
 
 
 def test_non_embedding_params_count_the_reference_model():
-    from helpers.model import ModelConfig, ReferenceLM
+    from helpers.reference.model import ModelConfig, ReferenceLM
 
     for d, layers in scaling.LADDER[:8]:
         model = ReferenceLM(ModelConfig(vocab_size=100, context_length=16, d_model=d, num_layers=layers,

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from helpers.data import EOT, prepare_corpus
-from helpers.model import ModelConfig, ReferenceLM
+from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.stories import STORIES_SAMPLE
 from helpers.training import (
     History,

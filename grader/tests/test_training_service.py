@@ -30,7 +30,7 @@ def test_base_law_is_the_shipped_fit():
 
 
 def test_num_params_is_the_reference_models_non_embedding_count():
-    from helpers.model import ModelConfig, ReferenceLM
+    from helpers.reference.model import ModelConfig, ReferenceLM
 
     d, layers = 96, 3  # d_ff = 8/3 d exactly: 12 L d^2 up to the RMSNorm gains (2L + 1) d
     model = ReferenceLM(ModelConfig(vocab_size=50, context_length=8, d_model=d, num_layers=layers,

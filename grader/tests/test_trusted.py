@@ -210,7 +210,7 @@ def test_the_clock_driver_times_simulated_work_exactly_however_the_clock_is_read
     import statistics
     import time as real_time
 
-    from helpers import resource_accounting
+    from helpers.reference import resource_accounting
 
     by_name: dict = {"statistics": statistics, "torch": torch}  # perf_counter_ns imported by name
     exec("from __future__ import annotations\nfrom time import perf_counter_ns as tick\n"

@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 
 from grader.trusted import Case
-from helpers.resource_accounting import benchmark
+from helpers.reference.resource_accounting import benchmark
 
 rng = np.random.default_rng(20260303)
 
@@ -154,7 +154,7 @@ CASES = {
     ],
 }
 
-# The kit's own benchmark (helpers.resource_accounting, the same as the solution's) is the
+# The kit's own benchmark (helpers.reference.resource_accounting, the same as the solution's) is the
 # template of benchmark's mutants below.
 _BENCHMARK = "from __future__ import annotations\n" + textwrap.dedent(inspect.getsource(benchmark))
 

@@ -19,7 +19,7 @@ import textwrap
 
 from grader.trusted import Case
 from helpers.cc_crawl import FOREIGN, reference_texts
-from helpers.cc_filters import jaccard, shingles
+from helpers.reference.cc_filters import jaccard, shingles
 from helpers.env import REPO_ROOT
 
 rng = random.Random(20261206)

@@ -4,7 +4,7 @@ parameter, FLOP and memory counts of lesson 02's model, and a benchmarking harne
 - The formulas are lesson 03's (``solutions/03_resource_accounting.ipynb`` derives each one):
   matrix-product FLOPs only (2 per multiply-add, the full T x T attention scores, as
   ``torch.utils.flop_counter`` counts them); memory = fp32 parameters, gradients and AdamW
-  state, plus the activations that ``helpers.model.ReferenceLM`` saves for backward.
+  state, plus the activations that ``helpers.reference.model.ReferenceLM`` saves for backward.
 - Checked against measurement (``sum(p.numel())``, ``FlopCounterMode``, the tensors autograd
   saves, peak memory) and against the lesson's solution in
   ``grader/tests/test_resource_accounting.py``.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-from helpers.model import ModelConfig
+from helpers.reference.model import ModelConfig
 
 
 def count_parameters(cfg: ModelConfig) -> dict[str, int]:

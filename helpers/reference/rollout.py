@@ -1,6 +1,6 @@
 """Rollouts for lesson 08: a batched, KV-cached sampler and one interface over two engines.
 
-- ``sample_batch(model, prompt_ids, ...)``: the kit's sampler for ``helpers.model.ReferenceLM``.
+- ``sample_batch(model, prompt_ids, ...)``: the kit's sampler for ``helpers.reference.model.ReferenceLM``.
   Prompts are left-padded to one length; each row has its own RoPE positions (0 at its first
   real token) and a key mask that hides its padding. A prefill pass fills a preallocated
   key/value cache per layer (batch, heads, seq, d_head); each decode step then runs the model
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from helpers.model import ReferenceLM, apply_rope
+from helpers.reference.model import ReferenceLM, apply_rope
 
 
 @dataclass
