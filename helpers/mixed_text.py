@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 
-from helpers.stories import _make_story
+from helpers.story_generator import make_story
 
 MIXED_POOLS: dict[str, tuple[str, ...]] = {
     "contractions": (
@@ -133,7 +133,7 @@ _WHITESPACE = (" ", " ", " ", "  ", "   ", "    ", "\t", "\t\t", " \t ", "\n", "
 def _mixed_chunk(rng: random.Random, kind: str) -> str:
     """One piece of mixed text of the given kind."""
     if kind == "prose":  # plain English, from the story generator
-        sentences = re.split(r"(?<=[.!?\"]) (?=[A-Z\"])", _make_story(rng).replace("\n", " "))
+        sentences = re.split(r"(?<=[.!?\"]) (?=[A-Z\"])", make_story(rng).replace("\n", " "))
         start = rng.randrange(len(sentences))
         return " ".join(sentences[start:start + rng.randint(1, 3)])
     if kind == "random":

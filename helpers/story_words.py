@@ -1,12 +1,13 @@
-"""Data for ``helpers.stories``: word lists, parts of coined names, and story templates.
+"""Data for the story generator (``helpers.stories``): word lists, coined-name parts, templates.
 
 - Data only: tuples of words or phrases, a few dicts, and templates with ``{slot}`` fields
-  that ``helpers.stories`` fills (it holds all the logic: inflection, coined names, Zipf draws).
+  that ``helpers.story_generator`` fills (the logic: ``story_grammar`` inflects, ``story_names``
+  coins names and draws them by Zipf's law).
 - Real vocabulary: about 3,900 distinct English words, grouped so that any choice from a
   group fits its slot (``MOVES`` are things a character or an animal can do on its own,
   ``HANDLES`` are things one does to a small object, ``ADJS`` describe things, ``CHAR_ADJS``
   people). Irregular past tenses and plurals are listed here; regular ones follow rules.
-- Coined names (the long tail): syllables and endings from which ``helpers.stories`` builds
+- Coined names (the long tail): syllables and endings from which ``helpers.story_names`` builds
   tens of thousands of pronounceable names for people, pets, towns, landmarks, shopkeepers
   and made-up creatures, plants, treats and gadgets ("Rukesara", "Acornburgh", "kloly apple").
 - Templates: each story section is a tuple of alternatives; each arc is a list of steps whose
@@ -512,7 +513,7 @@ NUMBER_WORDS = _w("""two three four five six seven eight nine ten eleven twelve 
 ORDINAL_WORDS = _w("first second third fourth fifth sixth seventh eighth ninth tenth")
 
 # ---------------------------------------------------------------------------------------------
-# Verbs. Base forms; helpers.stories makes "hopped", "hopping", "cried", "tying".
+# Verbs. Base forms; helpers.story_grammar makes "hopped", "hopping", "cried", "tying".
 # ---------------------------------------------------------------------------------------------
 MOVES = _w("""tiptoe skip hop wander march crawl climb stomp splash tumble dash scurry waddle
     gallop flutter paddle float zoom jump amble bound canter clamber creep dance dart dawdle dive

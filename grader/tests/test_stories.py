@@ -16,7 +16,6 @@ import regex
 
 from helpers import stories, story_words
 from helpers.mixed_text import generate_mixed_text
-from helpers.stories import _ing, _past
 from helpers.stories import (
     MIXED_SAMPLE,
     SEPARATOR,
@@ -32,7 +31,7 @@ from helpers.stories import (
     stories_bytes,
     write_corpus,
 )
-
+from helpers.story_grammar import ing, past
 from helpers.tokenization import GPT2_PATTERN
 
 WORD = re.compile(r"[^\W\d_]+")
@@ -140,7 +139,7 @@ def test_verb_forms():
              "frolic": ("frolicked", "frolicking"), "swim": ("swam", "swimming"),
              "visit": ("visited", "visiting"), "fix": ("fixed", "fixing"),
              "sew": ("sewed", "sewing"), "see": ("saw", "seeing"), "make": ("made", "making")}
-    assert {v: (_past(v), _ing(v)) for v in pairs} == pairs
+    assert {v: (past(v), ing(v)) for v in pairs} == pairs
 
 
 # ---------------------------------------------------------------------------------------------
