@@ -12,8 +12,8 @@ Modules, in pipeline order:
     samples     sample submissions made from a solution notebook
     autograde   nbgrader autograde, workers, timeouts, statuses, reruns, late penalties
     sandbox     the launcher that confines each student's kernel (limits, uid, no network)
-    trusted     the trusted compare: hidden cases run in the kernel, compared outside it
-    trusted_runner  its kernel side: calls functions, writes plain data (JSON, .npz)
+    trusted     the trusted compare (a package): hidden cases run in the kernel, compared
+                outside it; its runner is the kernel side (plain data: JSON, .npz)
     settings    per-assignment settings (grading.toml): timeouts, limits, due date, penalty
     results     one atomic result file per submission: idempotent, resumable grading
     gradebook   scores in and out of the SQLite gradebook, grades.csv

@@ -99,7 +99,7 @@ def problem_with(submission: Submission, lesson: str,
 
 def kit_roots(layout: Layout) -> list[Path]:
     """The kit the kernel imports from (read-only in the sandbox): this layout's and the
-    grader's own checkout (``grader.trusted_runner``)."""
+    grader's own checkout (``grader.trusted.runner``)."""
     return sorted({layout.root.resolve(), REPO_ROOT})
 
 

@@ -23,8 +23,9 @@ the trusted runner ran (their sources, the trusted cases' inputs):
   cell that failed, one line of the grader's: the exception's name when it is a built-in
   one (else "an exception"), and its message only when the test's *visible* source holds it
   (a string literal, or an f-string whose fields are shown as ``{…}``) or it is the trusted
-  compare's verdict (``hidden checks outside your kernel: ...``, or ``grader.rules``'
-  ``rules checked outside your kernel: ...``);
+  compare's verdict (``hidden checks outside your kernel: ...``, with the failed cases'
+  hints: ``grader.trusted.verdict``), or ``grader.rules``' ``rules checked outside your
+  kernel: ...``;
 - markdown rendered and sanitized here (``safe_markdown``: bleach, a short list of tags,
   links to http(s) and mailto only), then nbconvert's ``SanitizeHTML`` on the whole
   notebook (nbgrader's feedback template ignores ``HTMLExporter.sanitize_html``).
@@ -53,6 +54,7 @@ from traitlets import Integer
 
 from grader import ipynb
 from grader.result import Result
+from grader.trusted.verdict import VERDICT as TRUSTED_VERDICT
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 QUOTED = re.compile(r"^\s*(?:-*>\s*)?\d+\s(.*)$")  # "----> 12 code" or "     13 code"
@@ -95,8 +97,8 @@ c.HTMLExporter.sanitize_html = True  # nbgrader's feedback template ignores it: 
 """
 BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
                   if isinstance(value, type) and issubclass(value, BaseException)}
-VERDICT = re.compile(r"hidden checks outside your kernel: \d+ of \d+ case\(s\) failed "
-                     r"\([\w ,.;:()-]{0,300}\)|rules checked outside your kernel: [^\n]{0,300}")
+# the trusted compare's verdict, with its cases' hints (grader.trusted.verdict), or the rules'
+VERDICT = re.compile(rf"{TRUSTED_VERDICT.pattern}|rules checked outside your kernel: [^\n]{{0,300}}")
 
 
 def messages(source: str) -> list[tuple[re.Pattern, str]]:

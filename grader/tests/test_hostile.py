@@ -49,7 +49,8 @@ work = os.path.dirname(os.environ["HOME"])  # the grader's folder for this submi
 attempt("read the lesson source", lambda: open(@SOLUTION@).read())
 attempt("read the repository's solutions", lambda: open(@REPO_SOLUTION@).read())
 attempt("read the repository's git objects", lambda: os.listdir(@REPO@ + "/.git/objects"))
-attempt("read the worker's source", lambda: open(work + "/course/source/99_toy/99_toy.ipynb").read())
+attempt("read the worker's source", lambda: open(work +
+"/course/source/99_toy/99_toy.ipynb").read())
 attempt("read the worker's gradebook", lambda: open(work + "/course/gradebook.db", "rb").read())
 attempt("read the sandbox plan", lambda: open(work + "/plan.json").read())
 attempt("read the trusted cases", lambda: open(@TRUSTED_SPEC@).read())
@@ -58,7 +59,8 @@ attempt("write the trusted inputs",
         lambda: open(glob.glob("/tmp/lmkit-ipc-*/trusted/inputs.json")[0], "a").write(" "))
 attempt("list the grader's folder", lambda: os.listdir(work))
 attempt("write the course gradebook", lambda: open(@GRADEBOOK@, "ab").write(b"0"))
-attempt("write the worker's gradebook", lambda: open(work + "/course/gradebook.db", "ab").write(b"0"))
+attempt("write the worker's gradebook", lambda: open(work + "/course/gradebook.db",
+"ab").write(b"0"))
 attempt("delete the lesson source", lambda: os.remove(@SOLUTION@))
 attempt("delete the repository's solutions", lambda: os.remove(@REPO_SOLUTION@))
 attempt("write into the kit", lambda: open(@REPO@ + "/pwned.txt", "w").write("0"))
@@ -115,7 +117,7 @@ import numpy, numpy.testing, torch
 numpy.testing.assert_allclose = lambda *args, **kwargs: None
 numpy.allclose = torch.allclose = lambda *args, **kwargs: True
 get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)
-import grader.trusted_runner as runner
+import grader.trusted.runner as runner
 runner.run_case = lambda *args: {"raised": "ValueError"}
 '''
 
@@ -127,7 +129,8 @@ import numpy as np
 import glob
 out = glob.glob("/tmp/lmkit-ipc-*/trusted/out")[0]  # the runner's folder, as the runner sees it
 for gid in ("test_add", "test_mul"):
-    np.save(open(os.path.join(out, gid + ".npy"), "wb"), np.array([object()], dtype=object), allow_pickle=True)
+    np.save(open(os.path.join(out, gid + ".npy"), "wb"), np.array([object()], dtype=object),
+    allow_pickle=True)
     with open(os.path.join(out, gid + ".npz"), "wb") as f:
         np.savez(f, a0=np.array([{"x": 1}], dtype=object))
     with open(os.path.join(out, gid + ".json"), "w") as f:
@@ -257,11 +260,13 @@ def submissions(kit, folder: Path) -> None:
     put("fork_bomb", add_cell(solution, FORK_BOMB))  # last: the limit stays reached
     probe = (PROBE.replace("@TOKEN@", TOKEN)
              .replace("@SOLUTION@", repr(str(kit.solution(TOY))))
-             .replace("@REPO_SOLUTION@", repr(str(REPO_ROOT / "solutions" / "01_bpe_tokenizer.ipynb")))
+             .replace("@REPO_SOLUTION@",
+                      repr(str(REPO_ROOT / "solutions" / "01_bpe_tokenizer.ipynb")))
              .replace("@GRADEBOOK@", repr(str(kit.course / "gradebook.db")))
              .replace("@REPO@", repr(str(REPO_ROOT)))
              .replace("@TRUSTED_SPEC@", repr(str(kit.solutions / "trusted" / f"{TOY}.py")))
-             .replace("@EXPECTED@", repr(str(kit.course / "trusted" / TOY / "expected" / "test_add.json"))))
+             .replace("@EXPECTED@",
+                      repr(str(kit.course / "trusted" / TOY / "expected" / "test_add.json"))))
     put("probe", add_cell(solution, probe))
     put("always_equal", with_solution(toy_notebook(), "add", ALWAYS_EQUAL))
     put("float_subclass", with_solution(toy_notebook(), "add", FLOAT_SUBCLASS))
@@ -492,7 +497,8 @@ def test_the_in_kernel_tests_alone_would_have_passed_them(graded):
     nb = ipynb.read(Course(kit.course, kit.root).autograded("always_equal", TOY))
     test_add = nb.cells[cell_index(nb, "test_add")]
     assert [o.ename for o in test_add.outputs if o.output_type == "error"] == ["TrustedCheckFailed"]
-    assert results["always_equal"].checks["test_add"].startswith("hidden checks outside your kernel")
+    check = results["always_equal"].checks["test_add"]
+    assert check.startswith("hidden checks outside your kernel")
 
 
 def test_forged_outputs_with_pickles_fail_cleanly(graded):

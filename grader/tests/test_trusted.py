@@ -1,4 +1,4 @@
-"""The trusted compare on its own (``grader/trusted.py``, ``grader/trusted_runner.py``):
+"""The trusted compare on its own (the package ``grader/trusted/``):
 plain-data encoding, reading the kernel's outputs, comparing, the reference, releases, and
 the grading key. The attacks themselves are graded end to end in ``test_hostile.py``.
 
@@ -19,7 +19,8 @@ import torch
 from toy import TOY, make_kit, toy_notebook
 
 from grader import ipynb, trusted
-from grader import trusted_runner as runner
+from grader.trusted import drivers as trusted_drivers
+from grader.trusted import runner
 from grader.autograde import autograde
 from grader.errors import GraderError
 from grader.generate import generate
@@ -169,7 +170,6 @@ def test_within_a_factor_compares_positive_numbers_in_log_space():
 
 
 def test_the_service_driver_runs_each_prediction_once_and_remembers_failures():
-    from grader import trusted_drivers
     from helpers.training_service import TOTAL_BUDGET, config_for_params
 
     calls = []

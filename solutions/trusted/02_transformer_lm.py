@@ -3,7 +3,7 @@
 Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
 graded test cell below also keeps its in-kernel test; it scores only if both pass.
 
-Modules are built with the given weights (``@module``; ``@with_module`` when the
+Modules are built with the given weights (``module_case``; ``with_module_case`` when the
 constructor takes a RoPE module, and for ``generate``'s fake models, made of torch's own
 modules so that a bug elsewhere in the notebook does not cost ``generate`` its points).
 Float32 results are compared at tolerances that another correct order of the same sums
@@ -14,20 +14,24 @@ positions (its cases use corpora of exactly ``context_length + 1`` tokens: one w
 the batch is determined), and ``generate``'s random samples (its cases are greedy, or
 sample from a distribution that keeps one token: a tiny ``top_p`` or temperature).
 
-AdamW (``@optimizer_steps``) is stepped on given gradients, some missing, with parameter
-groups of their own hyperparameters and with a learning rate set before every step.
+AdamW (``optimizer_steps_case``) is stepped on given gradients, some missing, with
+parameter groups of their own hyperparameters and with a learning rate set before every
+step.
 
-Checkpoints (``@checkpoint``) are saved from, and loaded into, a model and AdamW of torch's
-own modules: what the student's ``save_checkpoint`` wrote, read back with ``torch.load``,
-and what their ``load_checkpoint`` restored from a file in the documented format (to a
-str path, a ``Path`` or a binary file).
+Checkpoints (``checkpoint_case``) are saved from, and loaded into, a model and AdamW of
+torch's own modules: what the student's ``save_checkpoint`` wrote, read back with
+``torch.load``, and what their ``load_checkpoint`` restored from a file in the documented
+format (to a str path, a ``Path`` or a binary file).
+
+A case's ``hint`` is what the student reads when it fails (never its inputs or values).
 """
 import math
 
 import numpy as np
 import torch
 
-from grader.trusted import Case
+from grader.trusted import (Case, args, autograd_case, checkpoint_case, clip_gradients_case,
+                            module_case, optimizer_steps_case, recipe, with_module_case)
 
 gen = torch.Generator().manual_seed(20260202)
 rng = np.random.default_rng(20260202)
@@ -51,7 +55,7 @@ def ids(high, *shape):
 
 
 def rope(theta, d_k, max_seq_len):
-    return {"class": "RotaryPositionalEmbedding", "args": (theta, d_k, max_seq_len)}
+    return recipe("RotaryPositionalEmbedding", theta, d_k, max_seq_len)
 
 
 def attn_state(d, prefix=""):
@@ -64,8 +68,8 @@ def ffn_state(d, d_ff, prefix=""):
 
 
 def block_state(d, d_ff, prefix=""):
-    return {f"{prefix}ln1.weight": gains(d), f"{prefix}ln2.weight": gains(d), **attn_state(d, f"{prefix}attn."),
-            **ffn_state(d, d_ff, f"{prefix}ffn.")}
+    return {f"{prefix}ln1.weight": gains(d), f"{prefix}ln2.weight": gains(d),
+            **attn_state(d, f"{prefix}attn."), **ffn_state(d, d_ff, f"{prefix}ffn.")}
 
 
 def lm_state(vocab, d, layers, d_ff):
@@ -84,21 +88,24 @@ def mask(*shape):
 
 def steps(shapes, n, scale=1.0, dtype=torch.float32, none=()):
     """n steps of gradients for parameters of these shapes; ``none``: (step, index) without."""
-    return [[None if (t, i) in none else randn(*shape, scale=scale, dtype=dtype) for i, shape in enumerate(shapes)]
-            for t in range(n)]
+    return [[None if (t, i) in none else randn(*shape, scale=scale, dtype=dtype)
+             for i, shape in enumerate(shapes)] for t in range(n)]
 
 
 FLOAT32 = dict(rtol=2e-5, atol=2e-6)     # one matmul or normalization in float32
 DEEP = dict(rtol=1e-4, atol=2e-5)         # attention, blocks and the LM: many float32 sums
+EMBED = dict(rtol=1e-6, atol=1e-7)        # a lookup (and its gradient): no arithmetic
+ROPE = dict(rtol=1e-5, atol=1e-5)         # cos/sin tables in float32
+ADAM = dict(rtol=1e-5, atol=1e-6)         # ten-odd float32 optimizer steps
+CLIP = dict(rtol=1e-5, atol=1e-7)         # one norm in float32
 
 # --- modules -----------------------------------------------------------------------------
 _MHSA = attn_state(16)
-_MHSA_ROPE = {"class": "MultiHeadSelfAttention", "args": (16, 4), "kwargs": {"rope": rope(10_000.0, 4, 32)},
-              "state": _MHSA}
+_MHSA_ROPE = recipe("MultiHeadSelfAttention", 16, 4, rope=rope(10_000.0, 4, 32), state=_MHSA)
 _BLOCK = block_state(16, 24)
-_BLOCK_ROPE = {"class": "TransformerBlock", "args": (16, 4, 24), "kwargs": {"rope": rope(10_000.0, 4, 32)},
-               "state": _BLOCK}
-_BLOCK_ROPE_EPS = {**_BLOCK_ROPE, "kwargs": {"rope": rope(10_000.0, 4, 32), "eps": 0.1}}
+_BLOCK_ROPE = recipe("TransformerBlock", 16, 4, 24, rope=rope(10_000.0, 4, 32), state=_BLOCK)
+_BLOCK_ROPE_EPS = recipe("TransformerBlock", 16, 4, 24, rope=rope(10_000.0, 4, 32), eps=0.1,
+                         state=_BLOCK)
 _LM = (23, 12, 16, 2, 4, 24)   # vocab_size, context_length, d_model, num_layers, num_heads, d_ff
 _LM_STATE = lm_state(23, 16, 2, 24)
 _LM_STATE2 = lm_state(23, 16, 2, 24)
@@ -123,19 +130,22 @@ def _window_model():
         torch.manual_seed(153)
         model = torch.nn.Sequential(torch.nn.Embedding(12, 8), torch.nn.TransformerEncoderLayer(
             8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), torch.nn.Linear(8, 12))
-    return {k: v.detach().clone() * (4 if k.startswith("2.") else 1)  # a larger head: clear argmaxes
+    # a larger head: clear argmaxes
+    return {k: v.detach().clone() * (4 if k.startswith("2.") else 1)
             for k, v in model.state_dict().items()}
 
 
-_SUCCESSOR = {"class": "torch.nn.Embedding", "args": (10, 10), "state": {"weight": _successor_table()}}
-_HUGE = {"class": "torch.nn.Embedding", "args": (3, 3),
-         "state": {"weight": torch.tensor([[1e4, 1e4 - 1, -1e4]] * 3)}}
-_WINDOW = {"class": "torch.nn.Sequential", "state": _window_model(), "attrs": {"context_length": 4},
-           "args": ({"class": "torch.nn.Embedding", "args": (12, 8)},
-                    {"class": "torch.nn.TransformerEncoderLayer", "args": (8, 2),
-                     "kwargs": {"dim_feedforward": 16, "dropout": 0.0, "batch_first": True}},
-                    {"class": "torch.nn.Linear", "args": (8, 12)})}
+_SUCCESSOR = recipe("torch.nn.Embedding", 10, 10, state={"weight": _successor_table()})
+_HUGE = recipe("torch.nn.Embedding", 3, 3,
+               state={"weight": torch.tensor([[1e4, 1e4 - 1, -1e4]] * 3)})
+_WINDOW = recipe("torch.nn.Sequential",
+                 recipe("torch.nn.Embedding", 12, 8),
+                 recipe("torch.nn.TransformerEncoderLayer", 8, 2, dim_feedforward=16,
+                        dropout=0.0, batch_first=True),
+                 recipe("torch.nn.Linear", 8, 12),
+                 state=_window_model(), attrs={"context_length": 4})
 _WINDOW_EOS = 10
+
 
 def _mlp_state(sizes):
     """State dict of ``nn.Sequential(Linear, ReLU, Linear, ...)`` (Linear layers at 0, 2, ...)."""
@@ -146,204 +156,297 @@ def _mlp_state(sizes):
 
 
 _SIZES = [5, 7, 3]
-_CKPT = (_SIZES, [_mlp_state(_SIZES), _mlp_state(_SIZES)],   # the checkpoint's and the fresh model's
-         [[randn(*t.shape) for t in _mlp_state(_SIZES).values()] for _ in range(2)], 4242)
+_CKPT = dict(sizes=_SIZES, states=[_mlp_state(_SIZES), _mlp_state(_SIZES)],  # saved, fresh
+             grads=[[randn(*t.shape) for t in _mlp_state(_SIZES).values()] for _ in range(2)],
+             iteration=4242)
+
+
+def rotary(init, x, positions, grad_output=None, tol=ROPE, hint=None):
+    return module_case("RotaryPositionalEmbedding", init=init, inputs=[x, positions],
+                       grad_output=grad_output, hint=hint).close(**tol)
+
+
+def mhsa(inputs, grad_output=None, hint=None):
+    """MultiHeadSelfAttention(16, 4) with RoPE (a recipe: the module takes a RoPE module)."""
+    return with_module_case("MultiHeadSelfAttention.forward", _MHSA_ROPE, args=inputs,
+                            grad_output=grad_output, hint=hint).close(**DEEP)
+
+
+def block(module, inputs, grad_output=None, hint=None):
+    return with_module_case("TransformerBlock.forward", module, args=inputs,
+                            grad_output=grad_output, hint=hint).close(**DEEP)
+
+
+def lm(init_kwargs, state, inputs, grad_output=None, hint=None):
+    return module_case("TransformerLM", init=args(*_LM, **init_kwargs), state=state,
+                       inputs=inputs, grad_output=grad_output, hint=hint).close(**DEEP)
+
+
+def adamw(params, grads, hint=None, tol=ADAM, **hyper):
+    return optimizer_steps_case("AdamW", params=params, grads=grads, hint=hint,
+                                **hyper).close(**tol)
+
+
+def clip(grads, *args, hint=None, tol=CLIP, **kwargs):
+    case = clip_gradients_case("gradient_clipping", grads=grads, args=args, kwargs=kwargs,
+                               hint=hint)
+    return case if tol is None else case.close(**tol)
+
+
+def generate(model, prompt, max_new_tokens, hint=None, **kwargs):
+    return with_module_case("generate", model, args=[prompt, max_new_tokens],
+                            kwargs=kwargs or None, hint=hint)
+
 
 CASES = {
     "test_Linear": [
-        Case("@module", "Linear", (5, 3), {}, {"weight": weight(3, 5)}, [randn(2, 3, 5)],
-             randn(2, 3, 3)).close(**FLOAT32),  # output and gradients
-        Case("@module", "Linear", (4, 4), {}, {"weight": weight(4, 4)}, [randn(6, 4)],
-             randn(6, 4)).close(**FLOAT32),  # square: W x is not W^T x
-        Case("@module", "Linear", (7, 2), {}, {"weight": weight(2, 7)}, [randn(7)]).close(**FLOAT32),  # no batch
-        Case("@module", "Linear", (3, 6), {}, {"weight": weight(6, 3)}, [randn(2, 1, 4, 3, scale=10)]
-             ).close(**FLOAT32),
+        module_case("Linear", init=(5, 3), state={"weight": weight(3, 5)}, inputs=[randn(2, 3, 5)],
+                    grad_output=randn(2, 3, 3), hint="check the output and the gradients"
+                    ).close(**FLOAT32),
+        module_case("Linear", init=(4, 4), state={"weight": weight(4, 4)}, inputs=[randn(6, 4)],
+                    grad_output=randn(6, 4), hint="a square weight: W x is not W^T x"
+                    ).close(**FLOAT32),
+        module_case("Linear", init=(7, 2), state={"weight": weight(2, 7)}, inputs=[randn(7)],
+                    hint="an input without a batch dimension").close(**FLOAT32),
+        module_case("Linear", init=(3, 6), state={"weight": weight(6, 3)},
+                    inputs=[randn(2, 1, 4, 3, scale=10)],
+                    hint="any number of leading dimensions").close(**FLOAT32),
     ],
     "test_Embedding": [
-        Case("@module", "Embedding", (10, 4), {}, {"weight": randn(10, 4)}, [torch.tensor([[1, 2, 2], [9, 0, 1]])],
-             randn(2, 3, 4)).close(rtol=1e-6, atol=1e-7),  # repeated ids: gradients add up
-        Case("@module", "Embedding", (7, 3), {}, {"weight": randn(7, 3)}, [torch.tensor(6)]
-             ).close(rtol=1e-6, atol=1e-7),  # a 0-d id
-        Case("@module", "Embedding", (50, 5), {}, {"weight": randn(50, 5)}, [ids(20, 2, 3, 4)],
-             randn(2, 3, 4, 5)).close(rtol=1e-6, atol=1e-7),
+        module_case("Embedding", init=(10, 4), state={"weight": randn(10, 4)},
+                    inputs=[torch.tensor([[1, 2, 2], [9, 0, 1]])], grad_output=randn(2, 3, 4),
+                    hint="repeated ids: their gradients add up").close(**EMBED),
+        module_case("Embedding", init=(7, 3), state={"weight": randn(7, 3)},
+                    inputs=[torch.tensor(6)], hint="a 0-d tensor of one id").close(**EMBED),
+        module_case("Embedding", init=(50, 5), state={"weight": randn(50, 5)},
+                    inputs=[ids(20, 2, 3, 4)], grad_output=randn(2, 3, 4, 5),
+                    hint="index the table by id (a one-hot product needs vocab_size classes)"
+                    ).close(**EMBED),
     ],
     "test_RMSNorm": [
-        Case("@module", "RMSNorm", (8,), {"eps": 1e-5}, {"weight": gains(8)}, [randn(2, 3, 8, scale=5)],
-             randn(2, 3, 8)).close(**FLOAT32),
-        Case("@module", "RMSNorm", (8,), {"eps": 0.5}, {"weight": gains(8)}, [randn(4, 8, scale=0.3)],
-             randn(4, 8)).close(**FLOAT32),  # eps inside the square root
-        Case("@module", "RMSNorm", (6,), {}, {"weight": gains(6)},  # a zero row stays finite
-             [torch.cat([torch.zeros(1, 6), randn(2, 6)])]).close(**FLOAT32),
-        Case("@module", "RMSNorm", (8,), {}, {"weight": gains(8)}, [randn(4, 8, scale=1000, dtype=torch.float16)]
-             ).close(rtol=2e-3, atol=1e-3),  # float16 in and out, x**2 in float32
-        Case("@module", "RMSNorm", (8,), {}, {"weight": gains(8)}, [randn(3, 8, scale=300, dtype=torch.bfloat16)]
-             ).close(rtol=1e-2, atol=1e-2),
-        Case("@module", "RMSNorm", (5,), {}, {"weight": gains(5)}, [randn(3, 5, dtype=torch.float64)]
-             ).close(**FLOAT32),  # float64 stays float64 (computing it in float32 is allowed)
+        module_case("RMSNorm", init=args(8, eps=1e-5), state={"weight": gains(8)},
+                    inputs=[randn(2, 3, 8, scale=5)], grad_output=randn(2, 3, 8)
+                    ).close(**FLOAT32),
+        module_case("RMSNorm", init=args(8, eps=0.5), state={"weight": gains(8)},
+                    inputs=[randn(4, 8, scale=0.3)], grad_output=randn(4, 8),
+                    hint="eps goes inside the square root").close(**FLOAT32),
+        module_case("RMSNorm", init=(6,), state={"weight": gains(6)},
+                    inputs=[torch.cat([torch.zeros(1, 6), randn(2, 6)])],
+                    hint="a row of zeros stays finite").close(**FLOAT32),
+        module_case("RMSNorm", init=(8,), state={"weight": gains(8)},
+                    inputs=[randn(4, 8, scale=1000, dtype=torch.float16)],
+                    hint="float16 in and out, with x**2 computed in float32"
+                    ).close(rtol=2e-3, atol=1e-3),
+        module_case("RMSNorm", init=(8,), state={"weight": gains(8)},
+                    inputs=[randn(3, 8, scale=300, dtype=torch.bfloat16)],
+                    hint="bfloat16 in and out, with x**2 computed in float32"
+                    ).close(rtol=1e-2, atol=1e-2),
+        module_case("RMSNorm", init=(5,), state={"weight": gains(5)},
+                    inputs=[randn(3, 5, dtype=torch.float64)],
+                    hint="float64 stays float64 (computing it in float32 is allowed)"
+                    ).close(**FLOAT32),
     ],
     "test_SwiGLU": [
-        Case("@module", "SwiGLU", (8, 24), {}, ffn_state(8, 24), [randn(2, 5, 8)], randn(2, 5, 8)).close(**FLOAT32),
-        Case("@module", "SwiGLU", (8, 24), {}, ffn_state(8, 24), [randn(3, 8, scale=20)]
-             ).close(rtol=2e-5, atol=1e-5),  # large pre-activations
-        Case("@module", "SwiGLU", (4, 6), {}, ffn_state(4, 6), [randn(4)]).close(**FLOAT32),
+        module_case("SwiGLU", init=(8, 24), state=ffn_state(8, 24), inputs=[randn(2, 5, 8)],
+                    grad_output=randn(2, 5, 8), hint="w2(SiLU(w1 x) * w3 x)").close(**FLOAT32),
+        module_case("SwiGLU", init=(8, 24), state=ffn_state(8, 24), inputs=[randn(3, 8, scale=20)],
+                    hint="large pre-activations: SiLU(x) is x * sigmoid(x)"
+                    ).close(rtol=2e-5, atol=1e-5),
+        module_case("SwiGLU", init=(4, 6), state=ffn_state(4, 6), inputs=[randn(4)],
+                    hint="an input without a batch dimension").close(**FLOAT32),
     ],
     "test_RotaryPositionalEmbedding": [
-        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {}, [randn(2, 7, 8), _POS],
-             randn(2, 7, 8)).close(rtol=1e-5, atol=1e-5),
-        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {},
-             [randn(2, 3, 6, 8), torch.arange(6)]).close(rtol=1e-5, atol=1e-5),  # (batch, heads, seq, d_k)
-        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 32), {}, {},
-             [randn(2, 3, 6, 8), ids(32, 2, 1, 6)]).close(rtol=1e-5, atol=1e-5),  # per-sequence positions
-        Case("@module", "RotaryPositionalEmbedding", (500.0, 4, 10), {}, {},
-             [randn(10, 4), torch.arange(10)]).close(rtol=1e-5, atol=1e-5),  # theta
-        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 16, 4096), {}, {},
-             [randn(5, 16), torch.tensor([4095, 4000, 3001, 2048, 17])]).close(rtol=1e-3, atol=5e-3),  # long
-        Case("@module", "RotaryPositionalEmbedding", (10_000.0, 8, 64), {}, {},
-             [randn(6, 8, dtype=torch.float16), torch.arange(58, 64)]).close(rtol=1e-2, atol=1e-2),  # float16 out
+        rotary((10_000.0, 8, 32), randn(2, 7, 8), _POS, randn(2, 7, 8),
+               hint="rotate pairs (x0, x1), (x2, x3), ... by position * theta^(-2k/d)"),
+        rotary((10_000.0, 8, 32), randn(2, 3, 6, 8), torch.arange(6),
+               hint="inputs of shape (batch, heads, seq, d_k)"),
+        rotary((10_000.0, 8, 32), randn(2, 3, 6, 8), ids(32, 2, 1, 6),
+               hint="positions given per sequence, not 0, 1, 2, ..."),
+        rotary((500.0, 4, 10), randn(10, 4), torch.arange(10), hint="theta is not always 10000"),
+        rotary((10_000.0, 16, 4096), randn(5, 16), torch.tensor([4095, 4000, 3001, 2048, 17]),
+               tol=dict(rtol=1e-3, atol=5e-3), hint="positions up to max_seq_len - 1"),
+        rotary((10_000.0, 8, 64), randn(6, 8, dtype=torch.float16), torch.arange(58, 64),
+               tol=dict(rtol=1e-2, atol=1e-2), hint="a float16 input gives a float16 output"),
     ],
     "test_softmax": [
         Case("softmax", randn(2, 3, 4, 5), dim=-1).close(rtol=1e-5, atol=1e-8),
-        Case("softmax", randn(2, 3, 4, 5), dim=0).close(rtol=1e-5, atol=1e-8),
+        Case("softmax", randn(2, 3, 4, 5), dim=0).close(rtol=1e-5, atol=1e-8)
+        .hint("normalize along dim, whichever it is"),
         Case("softmax", randn(2, 3, 4, 5, scale=5), 2).close(rtol=1e-5, atol=1e-8),
-        Case("softmax", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 3]]), dim=-1
-             ).close(rtol=1e-5, atol=1e-8),  # exp(1e4) overflows; the second row sits far below the first
-        Case("softmax", torch.tensor([[0.0, -math.inf, 1.0], [-math.inf, 2.0, -math.inf]]), dim=1
-             ).close(rtol=1e-5, atol=0.0),  # -inf: exact zeros
-        Case("softmax", randn(4, 9, scale=20, dtype=torch.float16), dim=-1).close(rtol=4e-3, atol=1e-4),
+        Case("softmax", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 3]]), dim=-1)
+        .close(rtol=1e-5, atol=1e-8)
+        .hint("subtract each row's own max: exp overflows, and one global max underflows"),
+        Case("softmax", torch.tensor([[0.0, -math.inf, 1.0], [-math.inf, 2.0, -math.inf]]), dim=1)
+        .close(rtol=1e-5, atol=0.0).hint("-inf scores get exact zeros"),
+        Case("softmax", randn(4, 9, scale=20, dtype=torch.float16), dim=-1)
+        .close(rtol=4e-3, atol=1e-4),
         Case("softmax", randn(3, 6, dtype=torch.float64), dim=0).close(rtol=1e-10, atol=1e-14),
-        Case("@autograd", "softmax", [randn(3, 7, scale=3)], randn(3, 7), dim=-1).close(rtol=1e-5, atol=1e-6),
+        autograd_case("softmax", inputs=[randn(3, 7, scale=3)], grad_output=randn(3, 7), dim=-1,
+                      hint="gradients flow through softmax").close(rtol=1e-5, atol=1e-6),
     ],
     "test_scaled_dot_product_attention": [
-        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5)
-             ).close(**DEEP),  # d_v != d_k
-        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5), mask(4, 6)
-             ).close(**DEEP),
-        Case("scaled_dot_product_attention", randn(2, 3, 5, 8), randn(2, 3, 7, 8), randn(2, 3, 7, 4),
-             mask=mask(2, 1, 5, 7)).close(**DEEP),  # a mask that broadcasts over heads
-        Case("scaled_dot_product_attention", _QQ, _QQ, _QQ, _CAUSAL[:5, :5]).close(**DEEP),  # large scores
+        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5))
+        .close(**DEEP).hint("d_v may differ from d_k; scale by 1/sqrt(d_k)"),
+        Case("scaled_dot_product_attention", randn(3, 4, 8), randn(3, 6, 8), randn(3, 6, 5),
+             mask(4, 6)).close(**DEEP),
+        Case("scaled_dot_product_attention", randn(2, 3, 5, 8), randn(2, 3, 7, 8),
+             randn(2, 3, 7, 4), mask=mask(2, 1, 5, 7)).close(**DEEP)
+        .hint("a mask that broadcasts over heads"),
+        Case("scaled_dot_product_attention", _QQ, _QQ, _QQ, _CAUSAL[:5, :5]).close(**DEEP)
+        .hint("large scores stay finite"),
         Case("scaled_dot_product_attention", randn(2, 4, 8), randn(2, 4, 8), randn(2, 4, 3),
-             torch.zeros(4, 4, dtype=torch.bool)).close(**DEEP),  # attends to nothing: zeros
-        Case("@autograd", "scaled_dot_product_attention", [randn(2, 4, 8), randn(2, 4, 8), randn(2, 4, 6)],
-             randn(2, 4, 6), mask=_ROW_OFF).close(**DEEP),  # an all-False row: zeros, no NaN gradient
-        Case("scaled_dot_product_attention", *(randn(2, 3, 4, dtype=torch.float64) for _ in range(3)),
+             torch.zeros(4, 4, dtype=torch.bool)).close(**DEEP)
+        .hint("a query that may attend to nothing gets zeros, not NaN"),
+        autograd_case("scaled_dot_product_attention",
+                      inputs=[randn(2, 4, 8), randn(2, 4, 8), randn(2, 4, 6)],
+                      grad_output=randn(2, 4, 6), mask=_ROW_OFF,
+                      hint="a fully masked row: zeros, and no NaN gradient").close(**DEEP),
+        Case("scaled_dot_product_attention", *(randn(2, 3, 4, dtype=torch.float64)
+                                               for _ in range(3)),
              _CAUSAL[:3, :3]).close(rtol=1e-10, atol=1e-12),
-        Case("scaled_dot_product_attention", *(randn(2, 6, 8, dtype=torch.float16) for _ in range(3)),
-             _CAUSAL[:6, :6]).close(rtol=2e-2, atol=2e-2),  # float16 stays float16
+        Case("scaled_dot_product_attention", *(randn(2, 6, 8, dtype=torch.float16)
+                                               for _ in range(3)),
+             _CAUSAL[:6, :6]).close(rtol=2e-2, atol=2e-2).hint("float16 stays float16"),
     ],
     "test_MultiHeadSelfAttention": [
-        Case("@module", "MultiHeadSelfAttention", (16, 4), {}, _MHSA, [randn(2, 7, 16)],
-             randn(2, 7, 16)).close(**DEEP),  # no RoPE
-        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE, [randn(2, 7, 16)], None,
-             randn(2, 7, 16)).close(**DEEP),
-        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE,
-             [randn(2, 7, 16), torch.stack([torch.arange(7), torch.arange(7) + 20])]).close(**DEEP),  # (batch, seq)
-        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE,
-             [randn(7, 16), torch.tensor([9, 3, 4, 30, 11, 12, 0])]).close(**DEEP),
-        Case("@with_module", "MultiHeadSelfAttention.forward", _MHSA_ROPE, [randn(2, 3, 5, 16)]).close(**DEEP),
-        Case("@module", "MultiHeadSelfAttention", (8, 1), {}, attn_state(8), [randn(1, 3, 8)]).close(**DEEP),
+        module_case("MultiHeadSelfAttention", init=(16, 4), state=_MHSA, inputs=[randn(2, 7, 16)],
+                    grad_output=randn(2, 7, 16),
+                    hint="without RoPE: causal mask; heads are blocks of d_head rows"
+                    ).close(**DEEP),
+        mhsa([randn(2, 7, 16)], randn(2, 7, 16)),
+        mhsa([randn(2, 7, 16), torch.stack([torch.arange(7), torch.arange(7) + 20])],
+             hint="token_positions of shape (batch, seq) reach RoPE"),
+        mhsa([randn(7, 16), torch.tensor([9, 3, 4, 30, 11, 12, 0])],
+             hint="token_positions reach RoPE"),
+        mhsa([randn(2, 3, 5, 16)], hint="any number of leading dimensions"),
+        module_case("MultiHeadSelfAttention", init=(8, 1), state=attn_state(8),
+                    inputs=[randn(1, 3, 8)]).close(**DEEP),
     ],
     "test_TransformerBlock": [
-        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE, [randn(2, 9, 16)], None,
-             randn(2, 9, 16)).close(**DEEP),
-        Case("@module", "TransformerBlock", (16, 4, 24), {}, _BLOCK, [randn(2, 9, 16)]).close(**DEEP),  # NoPE
-        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE_EPS, [randn(2, 9, 16, scale=0.1)]
-             ).close(**DEEP),  # eps reaches both norms
-        Case("@with_module", "TransformerBlock.forward", _BLOCK_ROPE, [randn(9, 16), torch.arange(9) + 4]
-             ).close(**DEEP),
+        block(_BLOCK_ROPE, [randn(2, 9, 16)], randn(2, 9, 16),
+              hint="pre-norm: x + attn(ln1(x)), then x + ffn(ln2(x))"),
+        module_case("TransformerBlock", init=(16, 4, 24), state=_BLOCK, inputs=[randn(2, 9, 16)],
+                    hint="without RoPE (rope=None)").close(**DEEP),
+        block(_BLOCK_ROPE_EPS, [randn(2, 9, 16, scale=0.1)], hint="eps reaches both norms"),
+        block(_BLOCK_ROPE, [randn(9, 16), torch.arange(9) + 4],
+              hint="token_positions reach the attention"),
     ],
     "test_TransformerLM": [
-        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE, [ids(23, 2, 12)]).close(**DEEP),
-        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE, [ids(23, 3, 5)]).close(**DEEP),
-        Case("@module", "TransformerLM", _LM, {"rope_theta": 1000.0}, _LM_STATE,
-             [ids(23, 2, 10), torch.stack([torch.arange(10), torch.arange(10) + 2])]).close(**DEEP),
-        Case("@module", "TransformerLM", _LM, {}, _LM_STATE2, [ids(23, 12)]).close(**DEEP),  # default theta, no batch
-        Case("@module", "TransformerLM", _LM, {"eps": 0.05}, _LM_STATE2, [ids(23, 2, 6)],
-             randn(2, 6, 23)).close(**DEEP),  # gradients of every parameter
+        lm({"rope_theta": 1000.0}, _LM_STATE, [ids(23, 2, 12)], hint="rope_theta reaches RoPE"),
+        lm({"rope_theta": 1000.0}, _LM_STATE, [ids(23, 3, 5)]),
+        lm({"rope_theta": 1000.0}, _LM_STATE,
+           [ids(23, 2, 10), torch.stack([torch.arange(10), torch.arange(10) + 2])]),
+        lm({}, _LM_STATE2, [ids(23, 12)], hint="the default theta, and an input without a batch"),
+        lm({"eps": 0.05}, _LM_STATE2, [ids(23, 2, 6)], randn(2, 6, 23),
+           hint="gradients of every parameter; the final norm before the head"),
     ],
     "test_cross_entropy": [
         Case("cross_entropy", randn(8, 11), ids(11, 8)).close(**FLOAT32),
-        Case("cross_entropy", randn(2, 5, 11, scale=3), ids(11, 2, 5)).close(**FLOAT32),  # every batch dimension
-        Case("cross_entropy", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, 1e4]]), torch.tensor([1, 0])
-             ).close(**FLOAT32),  # log-sum-exp
-        Case("cross_entropy", torch.zeros(4, 50), ids(50, 4)).close(**FLOAT32),  # ln V
-        Case("cross_entropy", randn(4, 3, 50, scale=10, dtype=torch.float16), ids(50, 4, 3)
-             ).close(**FLOAT32),  # float16 in, float32 out
-        Case("cross_entropy", randn(5, 3, dtype=torch.float64), ids(3, 5)).close(rtol=1e-10, atol=1e-14),
-        Case("cross_entropy", torch.tensor([[0.0, -math.inf], [3.0, -math.inf]]), torch.tensor([0, 0])
-             ).close(**FLOAT32),  # -inf logits of other tokens
-        Case("@autograd", "cross_entropy", [randn(6, 9, scale=30)], torch.tensor(1.0), targets=ids(9, 6)
-             ).close(**FLOAT32),
-        Case("@autograd", "cross_entropy", [torch.tensor([[1e4, 1e4 - 5, -1e4]])], torch.tensor(1.0),
-             targets=torch.tensor([2])).close(**FLOAT32),
+        Case("cross_entropy", randn(2, 5, 11, scale=3), ids(11, 2, 5)).close(**FLOAT32)
+        .hint("average over every batch dimension"),
+        Case("cross_entropy", torch.tensor([[1e4, 0.0, -1e4], [-1e4, -1e4, 1e4]]),
+             torch.tensor([1, 0])).close(**FLOAT32)
+        .hint("use log-sum-exp: never the log of a softmax"),
+        Case("cross_entropy", torch.zeros(4, 50), ids(50, 4)).close(**FLOAT32),
+        Case("cross_entropy", randn(4, 3, 50, scale=10, dtype=torch.float16), ids(50, 4, 3))
+        .close(**FLOAT32).hint("float16 logits give a float32 loss"),
+        Case("cross_entropy", randn(5, 3, dtype=torch.float64), ids(3, 5))
+        .close(rtol=1e-10, atol=1e-14),
+        Case("cross_entropy", torch.tensor([[0.0, -math.inf], [3.0, -math.inf]]),
+             torch.tensor([0, 0])).close(**FLOAT32).hint("-inf logits of other tokens"),
+        autograd_case("cross_entropy", inputs=[randn(6, 9, scale=30)],
+                      grad_output=torch.tensor(1.0), targets=ids(9, 6)).close(**FLOAT32),
+        autograd_case("cross_entropy", inputs=[torch.tensor([[1e4, 1e4 - 5, -1e4]])],
+                      grad_output=torch.tensor(1.0), targets=torch.tensor([2]),
+                      hint="finite gradients for large logits").close(**FLOAT32),
     ],
     "test_AdamW": [
-        Case("@optimizer_steps", "AdamW", [randn(5, 3), randn(4), randn(2)],
-             steps(((5, 3), (4,), (2,)), 10, none={(3, 1), (7, 1)} | {(t, 2) for t in range(10)}),  # grads missing
-             lr=0.1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1).close(rtol=1e-5, atol=1e-6),
-        Case("@optimizer_steps", "AdamW", [randn(3, 4), randn(6)], steps(((3, 4), (6,)), 20)
-             ).close(rtol=1e-5, atol=1e-6),  # the defaults
-        Case("@optimizer_steps", "AdamW", [randn(7)], steps(((7,),), 6, scale=0.1), lr=0.05, betas=(0.5, 0.6),
-             eps=0.1, weight_decay=0.5).close(rtol=1e-5, atol=1e-6),  # eps as large as the gradients
-        Case("@optimizer_steps", "AdamW", [torch.tensor([1.0, -2.0, 3.0])], [[torch.tensor([0.01, -100.0, 2.0])]],
-             lr=0.5, weight_decay=0.0).close(rtol=1e-5, atol=1e-6),  # the first step: lr against the sign
-        Case("@optimizer_steps", "AdamW", [randn(4, dtype=torch.float64)], steps(((4,),), 8, dtype=torch.float64),
-             lr=0.01, weight_decay=0.2).close(rtol=1e-6, atol=1e-9),  # float32 scalars allowed
-        Case("@optimizer_steps", "AdamW", [randn(5, 3), randn(4), randn(2)], steps(((5, 3), (4,), (2,)), 12),
-             groups=[{"params": [0], "weight_decay": 0.0}, {"params": [1, 2], "lr": 0.05, "betas": (0.8, 0.99)}],
-             lr=0.01, weight_decay=0.3, eps=1e-6).close(rtol=1e-5, atol=1e-6),  # each group's own hyperparameters
-        Case("@optimizer_steps", "AdamW", [randn(6)], steps(((6,),), 15),
-             lrs=[0.02 * (t + 1) / 15 for t in range(15)]).close(rtol=1e-5, atol=1e-6),  # lr set every step
+        adamw([randn(5, 3), randn(4), randn(2)],
+              steps(((5, 3), (4,), (2,)), 10, none={(3, 1), (7, 1)} | {(t, 2) for t in range(10)}),
+              lr=0.1, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1,
+              hint="a parameter without a gradient is skipped, its state and step count too"),
+        adamw([randn(3, 4), randn(6)], steps(((3, 4), (6,)), 20),
+              hint="the default hyperparameters"),
+        adamw([randn(7)], steps(((7,),), 6, scale=0.1), lr=0.05, betas=(0.5, 0.6), eps=0.1,
+              weight_decay=0.5, hint="eps is added to sqrt(v_hat), outside the square root"),
+        adamw([torch.tensor([1.0, -2.0, 3.0])], [[torch.tensor([0.01, -100.0, 2.0])]],
+              lr=0.5, weight_decay=0.0, hint="with bias correction the first step moves each "
+              "parameter by lr against its gradient's sign"),
+        adamw([randn(4, dtype=torch.float64)], steps(((4,),), 8, dtype=torch.float64),
+              lr=0.01, weight_decay=0.2, tol=dict(rtol=1e-6, atol=1e-9),
+              hint="float64 parameters (float32 scalars allowed)"),
+        adamw([randn(5, 3), randn(4), randn(2)], steps(((5, 3), (4,), (2,)), 12),
+              groups=[{"params": [0], "weight_decay": 0.0},
+                      {"params": [1, 2], "lr": 0.05, "betas": (0.8, 0.99)}],
+              lr=0.01, weight_decay=0.3, eps=1e-6,
+              hint="read each group's own hyperparameters in step()"),
+        adamw([randn(6)], steps(((6,),), 15), lrs=[0.02 * (t + 1) / 15 for t in range(15)],
+              hint="read lr from the param group at every step: a schedule sets it"),
     ],
     "test_lr_cosine_schedule": [
         Case("lr_cosine_schedule", t, *schedule).close(rtol=1e-9, atol=1e-15)
+        .hint("a linear warm-up to max_lr, a cosine down to min_lr at cosine_cycle_iters, "
+              "then min_lr")
         for schedule, ts in (((1.0, 0.1, 7, 21), (0, 1, 6, 7, 8, 14, 20, 21, 22, 100)),
-                             ((3e-3, 3e-4, 100, 2000), (0, 50, 99, 100, 101, 1000, 1999, 2000, 5000)),
+                             ((3e-3, 3e-4, 100, 2000), (0, 50, 99, 100, 101, 1000, 1999, 2000,
+                                                        5000)),
                              ((2.0, 0.2, 0, 10), (0, 5, 10, 11)),  # no warm-up
                              ((1e-2, 0.0, 5, 6), (4, 5, 6, 7)))
         for t in ts
     ],
     "test_gradient_clipping": [
-        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=10), randn(5, scale=10),
-                                                      randn(2, 2, scale=10)], 1.0).close(rtol=1e-5, atol=1e-7),
-        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=0.01), randn(5, scale=0.01)],
-             1.0).close(rtol=1e-6, atol=0.0),  # below the limit: unchanged
-        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=3), None, randn(2, 2, scale=3)],
-             0.5).close(rtol=1e-5, atol=1e-7),  # a parameter without a gradient
-        Case("@clip_gradients", "gradient_clipping", [torch.zeros(3), torch.zeros(2, 2)], 1.0),  # zeros stay zeros
-        Case("@clip_gradients", "gradient_clipping", [randn(4, scale=3), randn(3, scale=3)], 2.0,
-             eps=1.0).close(rtol=1e-5, atol=1e-7),
-        Case("@clip_gradients", "gradient_clipping", [randn(3, 4, scale=100, dtype=torch.bfloat16),
-                                                      randn(5, scale=100, dtype=torch.bfloat16)], 1.0
-             ).close(rtol=3e-2, atol=1e-3),  # bfloat16: a few units in the last place
-        Case("@clip_gradients", "gradient_clipping", [randn(6, scale=5, dtype=torch.float64)], 1.5).close(rtol=1e-6),
-        Case("@clip_gradients", "gradient_clipping", [None, None], 1.0),
-        Case("@clip_gradients", "gradient_clipping", [], 1.0),
+        clip([randn(3, 4, scale=10), randn(5, scale=10), randn(2, 2, scale=10)], 1.0,
+             hint="one norm over all the gradients together"),
+        clip([randn(3, 4, scale=0.01), randn(5, scale=0.01)], 1.0, tol=dict(rtol=1e-6, atol=0.0),
+             hint="gradients below the limit stay unchanged"),
+        clip([randn(3, 4, scale=3), None, randn(2, 2, scale=3)], 0.5,
+             hint="skip parameters without a gradient"),
+        clip([torch.zeros(3), torch.zeros(2, 2)], 1.0, tol=None, hint="zeros stay zeros"),
+        clip([randn(4, scale=3), randn(3, scale=3)], 2.0, eps=1.0,
+             hint="eps in max / (norm + eps)"),
+        clip([randn(3, 4, scale=100, dtype=torch.bfloat16),
+              randn(5, scale=100, dtype=torch.bfloat16)], 1.0, tol=dict(rtol=3e-2, atol=1e-3),
+             hint="bfloat16 gradients"),
+        clip([randn(6, scale=5, dtype=torch.float64)], 1.5, tol=dict(rtol=1e-6)),
+        clip([None, None], 1.0, tol=None, hint="no gradient at all"),
+        clip([], 1.0, tol=None, hint="no parameters at all"),
     ],
-    "test_get_batch": [  # corpora of context_length + 1 tokens: one window, so the batch is determined
-        Case("get_batch", np.array([60_000, 65_535, 1, 2, 3], dtype=np.uint16), 2, 4, "cpu"),
-        Case("get_batch", rng.integers(0, 65_536, 9).astype(np.uint16), 3, 8, "cpu"),
-        Case("get_batch", np.arange(100, 107, dtype=np.int32), 1, 6, "cpu"),
+    "test_get_batch": [  # corpora of context_length + 1 tokens: one window, so the batch is set
+        Case("get_batch", np.array([60_000, 65_535, 1, 2, 3], dtype=np.uint16), 2, 4, "cpu")
+        .hint("uint16 tokens above 32767 become int64 ids"),
+        Case("get_batch", rng.integers(0, 65_536, 9).astype(np.uint16), 3, 8, "cpu")
+        .hint("the last window starts at len(data) - context_length - 1"),
+        Case("get_batch", np.arange(100, 107, dtype=np.int32), 1, 6, "cpu")
+        .hint("inputs and targets are int64 tensors"),
         Case("get_batch", rng.integers(0, 2000, 13), 4, 12, "cpu"),
     ],
-    "test_save_checkpoint": [Case("@checkpoint", "save_checkpoint", "save", *_CKPT, target=t)
-                             for t in ("path", "pathlib", "file")],
-    "test_load_checkpoint": [Case("@checkpoint", "load_checkpoint", "load", *_CKPT, target=t)
-                             for t in ("path", "pathlib", "file")],
-    # last: the endless sample's generate never returns (its first case times out, the rest fail fast)
+    "test_save_checkpoint": [
+        checkpoint_case("save_checkpoint", mode="save", **_CKPT, target=t,
+                        hint="save the model, the optimizer and the iteration as a Python int")
+        for t in ("path", "pathlib", "file")],
+    "test_load_checkpoint": [
+        checkpoint_case("load_checkpoint", mode="load", **_CKPT, target=t,
+                        hint="restore the model and the optimizer from a path or a file object")
+        for t in ("path", "pathlib", "file")],
+    # last: the endless sample's generate never returns (its first case times out, the rest
+    # fail fast)
     "test_generate": [
-        Case("@with_module", "generate", _SUCCESSOR, [[3], 6], {"temperature": 0}),
-        Case("@with_module", "generate", _SUCCESSOR, [[3], 10], {"temperature": 0, "eos_id": 6}),
-        Case("@with_module", "generate", _SUCCESSOR, [[9], 3], {"temperature": 0, "eos_id": 0}),  # eos first
-        Case("@with_module", "generate", _SUCCESSOR, [[3], 0]),
-        Case("@with_module", "generate", _SUCCESSOR, [[5, 1], 5], {"top_p": 0.5}),  # only the top token kept
-        Case("@with_module", "generate", _SUCCESSOR, [[2], 5], {"temperature": 0.01}),  # the others underflow
-        Case("@with_module", "generate", _HUGE, [[1], 4], {"top_p": 0.5}),  # logits of 1e4: no NaN
-        Case("@with_module", "generate", _WINDOW, [[1, 7, 3, 3, 9, 0, 5], 8], {"temperature": 0}),  # crop to 4
-        Case("@with_module", "generate", _WINDOW, [[2], 8],
-             {"temperature": 0, "top_p": 0.3, "eos_id": _WINDOW_EOS}),  # stops after the 4th token
+        generate(_SUCCESSOR, [3], 6, temperature=0, hint="temperature 0 is greedy"),
+        generate(_SUCCESSOR, [3], 10, temperature=0, eos_id=6,
+                 hint="stop after eos_id, and return it"),
+        generate(_SUCCESSOR, [9], 3, temperature=0, eos_id=0,
+                 hint="eos_id as the first new token"),
+        generate(_SUCCESSOR, [3], 0, hint="max_new_tokens=0 gives no tokens"),
+        generate(_SUCCESSOR, [5, 1], 5, top_p=0.5,
+                 hint="top-p keeps the top token even when it alone exceeds top_p"),
+        generate(_SUCCESSOR, [2], 5, temperature=0.01, hint="a tiny temperature"),
+        generate(_HUGE, [1], 4, top_p=0.5, hint="logits of 1e4: no NaN"),
+        generate(_WINDOW, [1, 7, 3, 3, 9, 0, 5], 8, temperature=0,
+                 hint="crop the context to model.context_length"),
+        generate(_WINDOW, [2], 8, temperature=0, top_p=0.3, eos_id=_WINDOW_EOS,
+                 hint="stop at eos_id"),
     ],
 }
-
 
 def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False, missing_as_zero=False,
            from_defaults=False):

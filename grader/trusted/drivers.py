@@ -1,39 +1,53 @@
-"""Drivers of the trusted compare: calls that take more than ``f(*args)``.
+"""Drivers of the trusted compare: calls that take more than ``f(*args)`` (kernel side).
 
 A case whose call starts with ``@`` runs a driver from this module instead of a notebook
-function: ``Case("@module", "RMSNorm", (8,), {}, state, [x])`` calls ``module(namespace,
-"RMSNorm", (8,), {}, state, [x])`` in the student's kernel (and in the reference
-subprocess on the solution), which builds the student's ``RMSNorm(8)``, loads ``state``
-and returns its output for ``x``. Drivers are glue, not answers: they are imported into
-the student's kernel (like ``grader.trusted_runner``) and only turn plain inputs into the
-objects a notebook's API takes (modules with given weights, parameters with gradients,
-files, iterators) and its results back into plain data. The grade is decided outside the
-kernel by ``grader.trusted`` as for any case.
+function, with the notebook's namespace first: ``Case("@module", "RMSNorm", (8,), {},
+state, [x])`` calls ``module(namespace, "RMSNorm", (8,), {}, state, [x])`` in the student's
+kernel (and in the reference subprocess on the solution), which builds the student's
+``RMSNorm(8)``, loads ``state`` and returns its output for ``x``. Specs do not write these
+positional forms: each driver has a keyword builder in ``grader.trusted.cases`` (the
+example under each driver below). Drivers are glue, not answers: they are imported into
+the student's kernel (by ``grader.trusted.runner``) and only turn plain inputs into the
+objects a notebook's API takes and its results back into plain data. The grade is decided
+outside the kernel (``grader.trusted.comparison``) as for any case.
 
 - ``module``: a module with given weights; its output, or output and gradients.
-- ``autograd``: a function (or ``Function.apply``) on tensors; output and input gradients.
+  ``module_case("RMSNorm", init=args(8, eps=0.5), state={"weight": w}, inputs=[x])``
+- ``with_module``: a function (or an unbound method) that takes a module first, built from
+  a recipe (nested modules first). ``with_module_case("generate", recipe("torch.nn.Embedding",
+  10, 10, state=s), args=[[3], 6], kwargs={"temperature": 0})``
+- ``autograd``: a function on tensors; output and input gradients.
+  ``autograd_case("softmax", inputs=[x], grad_output=g, dim=-1)``
 - ``optimizer_steps``: an optimizer class over given parameters, stepped on given gradients.
+  ``optimizer_steps_case("AdamW", params=[w], grads=[[g1], [g2]], lr=0.1)``
 - ``clip_gradients``: a function that rescales ``.grad`` in place; the gradients after it.
+  ``clip_gradients_case("gradient_clipping", grads=[g, None], args=[1.0])``
 - ``with_files``: a function that reads paths; the contents are written to a temporary
-  folder first.
+  folder first. ``with_files_case("train_bpe", files={"c.txt": text}, args=["c.txt", 300])``
 - ``iterate``: a function that returns an iterator; its items as a list.
-- ``with_objects``: a function that takes objects (a config dataclass, a dtype); they are
-  built from plain data (a name to look up, or a call) first.
+  ``iterate_case("Tokenizer.encode_iterable", args=[lines], init=args(vocab, merges))``
+- ``with_objects``: a function that takes objects (a config dataclass, a dtype) built from
+  plain data first. ``with_objects_case("nbytes", objects={"dt": "torch.bfloat16"},
+  args=["dt", 10])``
 - ``checkpoint``: save or load functions on torch's own model and AdamW; what was written,
-  or what was restored.
+  or what was restored. ``checkpoint_case("save_checkpoint", mode="save", sizes=[5, 3],
+  states=[s1, s2], grads=[g1, g2], iteration=7, target="file")``
 - ``launch``: a Triton kernel launched on a grid over given tensors; the tensors it wrote.
-- ``with_module``: a function (or an unbound method) that takes a module first; the module
-  is built from a plain recipe (nested modules, e.g. RoPE, built first), loaded with given
-  weights; its result, or output and gradients.
+  ``launch_case("add_kernel", grid=(4,), args=[x, y, out, 128], kwargs={"BLOCK": 32},
+  outputs=[2])``
 - ``with_service``: a function that spends a ``TrainingService`` budget (lesson 06) on a
   service of a given hidden law; chosen values of its result, and whether it kept to the
   budget. Memoized: cases of several cells judge one run.
+  ``with_service_case("plan_run", seed=7, keys=("N",))``
 - ``with_statistic``: a function that takes a DataFrame and a statistic (lesson 06's
   bootstrap): the frame is built from columns, the statistic from a small plain recipe.
+  ``with_statistic_case("bootstrap_ci", columns={"x": xs}, statistic=["mean", "x"], seed=0)``
 - ``with_clock``: a timing function (lesson 03's ``benchmark``) run on a simulated clock and
   a simulated GPU queue: its timings are exact, the same on every run and machine.
+  ``with_clock_case("benchmark", costs=[9.0, 0.25], queued=False, keys=("times",))``
 - ``on_ranks``: lesson 05's notebook functions and classes run by a job of ``helpers`` on 2
   gloo processes (``helpers.distributed``); the ranks' results.
+  ``on_ranks_case("helpers.ddp.train_job", objects={"wrapper": "DDP"}, steps=3)``
 
 Tested in ``grader/tests/test_trusted.py``.
 """
@@ -42,16 +56,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from grader.trusted_runner import CaseTimeout, lookup
-
-
-def target(namespace: dict, call: str, init=None):
-    """``namespace[call]``, or the method ``"Class.method"`` of ``Class(*init[0], **init[1])``."""
-    if init is None:
-        return lookup(namespace, call)
-    head, method = call.rsplit(".", 1)
-    args, kwargs = init
-    return getattr(lookup(namespace, head)(*args, **kwargs), method)
+from grader.trusted.calls import CaseTimeout, lookup, target
 
 
 def _leaves(tensors):
@@ -164,7 +169,8 @@ def with_objects(namespace: dict, call: str, objects: dict, args=(), kwargs=None
 
     def resolve(dotted: str):
         head = dotted.split(".")[0]
-        return lookup(namespace if head in namespace else {head: importlib.import_module(head)}, dotted)
+        scope = namespace if head in namespace else {head: importlib.import_module(head)}
+        return lookup(scope, dotted)
 
     built = {}
     for name, recipe in objects.items():
@@ -205,8 +211,9 @@ def with_module(namespace: dict, call: str, recipe: dict, args=(), kwargs=None, 
     def build(node):
         if type(node) is not dict or "class" not in node:
             return node
+        keywords = {k: build(v) for k, v in node.get("kwargs", {}).items()}
         obj = lookup(namespace, node["class"])(*[build(a) for a in node.get("args", ())],
-                                               **{k: build(v) for k, v in node.get("kwargs", {}).items()})
+                                               **keywords)
         if node.get("state"):
             obj.load_state_dict(node["state"])
         for name, value in node.get("attrs", {}).items():
@@ -266,7 +273,8 @@ def checkpoint(namespace: dict, call: str, mode: str, sizes, states, grads, iter
                 with open(path, "wb") as f:
                     lookup(namespace, call)(model, optimizer, iteration, f)
             else:
-                lookup(namespace, call)(model, optimizer, iteration, Path(path) if target == "pathlib" else path)
+                out = Path(path) if target == "pathlib" else path
+                lookup(namespace, call)(model, optimizer, iteration, out)
             return _dicts(torch.load(path, weights_only=True))
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "iteration": iteration}, path)
@@ -361,7 +369,8 @@ def with_statistic(namespace: dict, call: str, columns: dict, recipe, **kwargs):
 _CLOCKS = ("perf_counter", "monotonic", "time", "process_time", "thread_time")
 
 
-def with_clock(namespace: dict, call: str, costs, queued: bool, keys=("median", "min", "max", "times"),
+def with_clock(namespace: dict, call: str, costs, queued: bool,
+               keys=("median", "min", "max", "times"),
                **kwargs):
     """``call(fn, sync=..., **kwargs)`` on a simulated clock: while it runs, the ``time`` (and
     ``timeit``) of the function's globals (the notebook's) is a copy whose clocks
@@ -448,3 +457,9 @@ def on_ranks(namespace: dict, job: str, objects: dict, world_size: int = 2,
 
     resolved = {key: lookup(namespace, value) for key, value in objects.items()}
     return run(fn, world_size=world_size, timeout=timeout, **resolved, **kwargs)
+
+
+# The functions a case may name with ``@`` (the runner refuses any other name).
+DRIVERS = ("module", "with_module", "autograd", "optimizer_steps", "clip_gradients",
+           "with_files", "iterate", "with_objects", "checkpoint", "launch", "with_service",
+           "with_statistic", "with_clock", "on_ranks")
