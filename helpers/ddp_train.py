@@ -14,7 +14,7 @@ address, and ``dist.init_process_group()`` reads them::
   (PyTorch's ``DistributedDataParallel``); ``--zero`` steps with ``ShardedOptimizer``.
 - The classes are the kit's reference ones (``helpers.reference.ddp``), or yours:
   ``--notebook notebooks/05_ddp.ipynb`` loads that notebook's definitions
-  (``grader.nbmodule``, without running its experiments).
+  (``helpers.nbmodule``, without running its experiments).
 - ``--check OUT.json`` (CPU): trains the tiny model of the lesson's tests and writes each
   rank's final parameters' sums, to compare with single-process training
   (``grader/tests/test_ddp.py`` runs it under torchrun with 2 CPU processes).
@@ -82,7 +82,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     if args.notebook:
-        from grader.nbmodule import load_notebook
+        from helpers.nbmodule import load_notebook
 
         source = load_notebook(args.notebook)
     else:

@@ -17,7 +17,7 @@ Design:
   helpers.distributed`` process (never ``fork``: a forked Jupyter kernel inherits threads,
   OpenMP pools and CUDA state). Functions and classes are shipped with ``cloudpickle``,
   *by value* when they live in ``__main__`` (a notebook) or in a module without an import
-  spec (``grader.nbmodule``'s), by reference otherwise (``torch``, ``helpers``).
+  spec (``helpers.nbmodule``'s), by reference otherwise (``torch``, ``helpers``).
 - **A pool that stays up.** ``Ranks`` starts the processes and the process group once and runs
   one job after another on them (a gloo group costs about a second to start); ``run`` uses one
   cached ``Ranks`` per (world size, device). A job that runs past its timeout, or a rank that

@@ -271,7 +271,7 @@ def fit_base_law(runs_csv: str | Path, E: float | None = 0.5, seed: int = 0) -> 
     import pandas as pd
     from scipy.optimize import minimize
 
-    from grader.nbmodule import load_notebook
+    from helpers.nbmodule import load_notebook
     from helpers.env import REPO_ROOT
 
     lesson = load_notebook(REPO_ROOT / "solutions" / "06_scaling_laws.ipynb")
