@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import regex
 
-from grader.trusted import Case
+from grader.trusted import Case, args, iterate_case, with_files_case, with_objects_case
 from helpers.tokenization import GPT2_PATTERN, save_tokenizer_files
 
 rng = np.random.default_rng(20260101)
@@ -56,7 +56,8 @@ def words(k: int, pool=WORDS, seps=SEPS) -> str:
 def _pretokens(text: str, specials) -> list[str]:
     """GPT-2 pre-tokens of ``text`` between special tokens (longest match first)."""
     if specials:
-        pattern = "(" + "|".join(regex.escape(t) for t in sorted(specials, key=len, reverse=True)) + ")"
+        longest_first = sorted(specials, key=len, reverse=True)
+        pattern = "(" + "|".join(regex.escape(t) for t in longest_first) + ")"
         pieces = [p for p in regex.split(pattern, text) if p and p not in specials]
     else:
         pieces = [text] if text else []
@@ -114,18 +115,24 @@ def with_specials(k: int, specials) -> str:
                    for _ in range(k))
 
 
+def split(text: str, specials, hint=None) -> Case:
+    return Case("split_on_special_tokens", text, specials).hint(hint)
+
+
 SPLIT = [
-    (with_specials(12, [EOT, EOT + EOT]), [EOT, EOT + EOT]),      # the shorter listed first
-    (with_specials(12, [EOT]) + EOT * 3, [EOT + EOT, EOT]),
-    ("<s><s><s>ab<s>" + words(3) + "<s><s>", ["<s>", "<s><s>"]),
-    ("a.b|c(d)*e\\d+[x]" + words(2) + "a.b[x]", ["a.b", "(d)*", "\\d+", "[x]", "|"]),  # escaping
-    ("牛肉面<|ü|>🙂<|ü|><|ü|>é", ["<|ü|>"]),
-    (EOT, [EOT]),
-    (EOT + EOT, [EOT, EOT + EOT]),
-    ("", [EOT]),
-    ("", []),
-    (words(6), []),
-    ("no special token in here", [EOT, "<pad>"]),
+    split(with_specials(12, [EOT, EOT + EOT]), [EOT, EOT + EOT],
+          hint="the longest special token wins, even when a shorter one is listed first"),
+    split(with_specials(12, [EOT]) + EOT * 3, [EOT + EOT, EOT]),
+    split("<s><s><s>ab<s>" + words(3) + "<s><s>", ["<s>", "<s><s>"]),
+    split("a.b|c(d)*e\\d+[x]" + words(2) + "a.b[x]", ["a.b", "(d)*", "\\d+", "[x]", "|"],
+          hint="escape the special tokens in the pattern (regex.escape)"),
+    split("牛肉面<|ü|>🙂<|ü|><|ü|>é", ["<|ü|>"]),
+    split(EOT, [EOT]),
+    split(EOT + EOT, [EOT, EOT + EOT]),
+    split("", [EOT]),
+    split("", []),
+    split(words(6), []),
+    split("no special token in here", [EOT, "<pad>"]),
 ]
 
 # --- count_pretokens: read through .get and len (a Counter is not plain data) ----------------
@@ -137,7 +144,8 @@ def pretoken_cases(text: str, specials) -> list:
     for key in sorted(keys):
         cell.append(Case("count_pretokens.get", key.encode()).instance(text, specials))
     for key in sorted(keys)[:2]:
-        cell.append(Case("count_pretokens.get", key).instance(text, specials))  # str keys: None
+        cell.append(Case("count_pretokens.get", key).instance(text, specials)
+                    .hint("the keys are bytes: a str key is absent"))
     return cell
 
 
@@ -148,16 +156,23 @@ def random_word(n: int, alphabet=(b"a", b"b", b"ab", b"c")) -> tuple:
     return tuple(pick(alphabet) for _ in range(n))
 
 
+def merge(word, pair, new, hint=None) -> Case:
+    return Case("merge_word", word, pair, new).hint(hint)
+
+
 MERGE_WORD = [
-    ((b"a",) * 7, (b"a", b"a"), b"aa"),
-    ((b"a", b"a", b"b", b"a", b"a", b"a", b"b"), (b"a", b"a"), b"aa"),
-    ((b"a", b"bc", b"ab", b"c", b"a", b"bc"), (b"ab", b"c"), b"abc"),    # a + bc is not ab + c
-    ((b" ", b"t", b"h", b"e", b" ", b"th", b"e"), (b" ", b"t"), b" t"),
-    (("牛".encode()[:1], "牛".encode()[1:], b"\xe7", b"\x89"), (b"\xe7", b"\x89"), b"\xe7\x89"),
-    ((), (b"a", b"b"), b"ab"),
-    ((b"b",), (b"b", b"b"), b"bb"),
-    ((b"b", b"a", b"b", b"a"), (b"a", b"a"), b"aa"),
-] + [(random_word(int(rng.integers(2, 14))), pair, pair[0] + pair[1])
+    merge((b"a",) * 7, (b"a", b"a"), b"aa",
+          hint="merge left to right without overlaps: aaa gives aa, a"),
+    merge((b"a", b"a", b"b", b"a", b"a", b"a", b"b"), (b"a", b"a"), b"aa"),
+    merge((b"a", b"bc", b"ab", b"c", b"a", b"bc"), (b"ab", b"c"), b"abc",
+          hint="merge the pair of tokens, not their concatenated bytes: a + bc is not ab + c"),
+    merge((b" ", b"t", b"h", b"e", b" ", b"th", b"e"), (b" ", b"t"), b" t"),
+    merge(("牛".encode()[:1], "牛".encode()[1:], b"\xe7", b"\x89"), (b"\xe7", b"\x89"),
+          b"\xe7\x89"),
+    merge((), (b"a", b"b"), b"ab"),
+    merge((b"b",), (b"b", b"b"), b"bb"),
+    merge((b"b", b"a", b"b", b"a"), (b"a", b"a"), b"aa"),
+] + [merge(random_word(int(rng.integers(2, 14))), pair, pair[0] + pair[1])
      for pair in [(b"a", b"b"), (b"ab", b"c"), (b"b", b"b"), (b"c", b"a"), (b"ab", b"ab")]]
 
 # --- find_chunk_boundaries: sizes divisible by n, no token at or across a guess --------------
@@ -169,7 +184,8 @@ def chunk_file(n: int, token: bytes, docs: int, seed: int, block: int | None = N
     ``block``, the first occurrence after the first guess straddles a block boundary."""
     r = np.random.default_rng(seed)
     for _ in range(10_000):
-        data = token.join(bytes(r.choice(list(b"ab \n"), int(r.integers(0, 60)))) for _ in range(docs))
+        data = token.join(bytes(r.choice(list(b"ab \n"), int(r.integers(0, 60))))
+                          for _ in range(docs))
         data += b"x" * (-len(data) % n)
         size = len(data)
         guesses = [size * k // n for k in range(1, n)]
@@ -185,35 +201,46 @@ def chunk_file(n: int, token: bytes, docs: int, seed: int, block: int | None = N
 
 
 E = EOT.encode()
-CHUNKS = [  # (data, num_chunks, split_token, block_size)
+CHUNKS = [  # (data, num_chunks, split_token, block_size[, hint])
     (chunk_file(4, E, 12, 1), 4, E, 4096),
     (chunk_file(5, E, 20, 2), 5, E, len(E) + 1),
-    (chunk_file(2, E, 9, 3, block=16), 2, E, 16),       # a token straddles two blocks
+    (chunk_file(2, E, 9, 3, block=16), 2, E, 16, "a token may straddle two blocks read"),
     (chunk_file(3, E, 15, 4, block=20), 3, E, 20),
-    (chunk_file(8, E, 5, 5), 8, E, 16),                 # more guesses than tokens: repeats
+    (chunk_file(8, E, 5, 5), 8, E, 16, "more guesses than tokens: drop repeated boundaries"),
     (chunk_file(6, b"<s>", 30, 6, block=5), 6, b"<s>", 5),
-    (chunk_file(3, E, 6, 7), 1, E, 4096),               # one chunk: [0, size]
+    (chunk_file(3, E, 6, 7), 1, E, 4096, "one chunk: the boundaries are 0 and the size"),
     (b"", 4, E, 4096),
     (b"no token here at all, none" + b"!" * 6, 4, E, 8),
-    (E + b"abc", 2, E, 4096),                           # the guess is past the only token
+    (E + b"abc", 2, E, 4096, "a guess past the last token moves to the end of the file"),
 ]
 
 # --- train_bpe (files) ---------------------------------------------------------------------
 
-TRAIN = [  # (text, vocab_size, special_tokens[, the exception the solution raises])
-    ("low low low low low lower lower widest widest widest newest newest newest newest "
-     "newest newest" + EOT + "lowest", 256 + 1 + 14, [EOT]),
+def train(text: str, vocab_size: int, specials, raises=None, hint=None) -> Case:
+    """``train_bpe`` on a file holding ``text`` (``raises``: the solution's exception)."""
+    return with_files_case("train_bpe", files={"corpus.txt": text},
+                           args=("corpus.txt", vocab_size, specials),
+                           kwargs={"num_processes": 1}, hint=hint).raises(raises)
+
+
+TRAIN = [
+    train("low low low low low lower lower widest widest widest newest newest newest newest "
+          "newest newest" + EOT + "lowest", 256 + 1 + 14, [EOT],
+          hint="special tokens are never merged across"),
     # (a,b) first; then (ab,x) and (a,y) tie: b"ab" > b"a" (also: b"ay" > b"abx" concatenated)
-    (EOT.join(["abx"] * 3 + ["ay"] * 3 + ["ab"] * 4), 256 + 1 + 3, [EOT]),
-    (EOT.join(words(int(rng.integers(3, 12)), ["ab", "ba", "abc", "cab", "bc", "ca", "cc"],
-                    [" ", ""]) for _ in range(12)), 256 + 1 + 25, [EOT]),
-    (words(40, seps=SEPS[:-1]), 256 + 2 + 30, ["<s>", "<pad>"]),  # no "\r\n": text-mode reads
-    ("ab<s>xab<s>ab<s>x<s>xab cd" * 3, 256 + 2 + 6, ["<s>", "<s>x"]),  # the longest token wins
-    ("aaaa bbb", 300, []),                                                # stops early
-    ("", 256 + 1 + 5, [EOT]),                                             # empty file
-    ("hello world", 256, []),                                             # no merges
-    ("hello world", 256, [EOT], "ValueError"),                            # too small
-    ("hello world", 258, ["<a>", "<b>", "<c>"], "ValueError"),
+    train(EOT.join(["abx"] * 3 + ["ay"] * 3 + ["ab"] * 4), 256 + 1 + 3, [EOT],
+          hint="ties go to the lexicographically greater pair of tokens (compare the pairs)"),
+    train(EOT.join(words(int(rng.integers(3, 12)), ["ab", "ba", "abc", "cab", "bc", "ca", "cc"],
+                         [" ", ""]) for _ in range(12)), 256 + 1 + 25, [EOT]),
+    train(words(40, seps=SEPS[:-1]), 256 + 2 + 30, ["<s>", "<pad>"]),  # no "\r\n": text mode
+    train("ab<s>xab<s>ab<s>x<s>xab cd" * 3, 256 + 2 + 6, ["<s>", "<s>x"],
+          hint="the longest special token wins"),
+    train("aaaa bbb", 300, [], hint="stop early when no pair is left"),
+    train("", 256 + 1 + 5, [EOT], hint="an empty file"),
+    train("hello world", 256, [], hint="vocab_size 256: no merges"),
+    train("hello world", 256, [EOT], raises="ValueError",
+          hint="a vocab_size below 256 + the special tokens is a ValueError"),
+    train("hello world", 258, ["<a>", "<b>", "<c>"], raises="ValueError"),
 ]
 
 # --- Tokenizer and its methods -------------------------------------------------------------
@@ -223,16 +250,18 @@ TINY = BYTES | {256: b"ab", 257: b"abc", 258: b"\xe7\x89"}
 TINY_MERGES = [(b"a", b"b"), (b"ab", b"c"), (b"\xe7", b"\x89")]
 RANKED = BYTES | {256: b"bc", 257: b"ab", 258: b"aa", 259: b"aaaa", 260: b"abc"}
 RANKED_MERGES = [(b"b", b"c"), (b"a", b"b"), (b"a", b"a"), (b"aa", b"aa"), (b"a", b"bc")]
-CONSTRUCT = [
+CONSTRUCT = [  # (args, kwargs[, hint])
     ((TINY, TINY_MERGES, [EOT, "<pad>"]), {}),
-    ((VOCAB, MERGES, [EOT, EOT + EOT]), {}),             # EOT keeps 256; EOT+EOT appended
-    ((VOCAB, MERGES), {}),                               # no special tokens: []
+    ((VOCAB, MERGES, [EOT, EOT + EOT]), {},
+     "a special token already in the vocab keeps its id; new ones are appended"),
+    ((VOCAB, MERGES), {}, "no special tokens: an empty list"),
     ((TINY, TINY_MERGES, None), {}),
     ((RANKED, RANKED_MERGES, ["<|ü|>"]), {}),
     (({0: b"a", 1: b"b", 2: EOT.encode()}, [], [EOT, "<pad>", "<cls>"]), {}),
 ]
 
-APPLY = [(RANKED, RANKED_MERGES, [b"abc", b"aaaaa", b"aaabcaa", b"cba", b"", b"xbcab", b"aaaaaaaabc", b"aab", b"caabc"]),
+APPLY = [(RANKED, RANKED_MERGES, [b"abc", b"aaaaa", b"aaabcaa", b"cba", b"", b"xbcab",
+                                  b"aaaaaaaabc", b"aab", b"caabc"]),
          (VOCAB, MERGES, [b"", b"\xff\xfe", "🙂".encode()] + [t.encode() for t in
                                                              _pretokens(words(5), [])])]
 
@@ -276,10 +305,13 @@ DECODE = [
     byte_ids(b"\x80\xbf\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xff"),         # stray, overlong, ...
     byte_ids("東京🙂".encode()),                                            # whole characters
 ]
+BAD_UTF8 = "invalid UTF-8 (cut, stray or overlong bytes) decodes with errors='replace'"
+DECODE_HINTS = {6: BAD_UTF8, 7: BAD_UTF8, 8: "characters of several tokens decode whole"}
 
 
 def chunked(text: str, cuts: int) -> list[str]:
-    points = sorted(int(x) for x in rng.choice(len(text) + 1, size=min(cuts, len(text) + 1), replace=False))
+    points = sorted(int(x) for x in rng.choice(len(text) + 1, size=min(cuts, len(text) + 1),
+                                               replace=False))
     return [text[a:b] for a, b in zip([0] + points, points + [len(text)])]
 
 
@@ -296,27 +328,42 @@ STREAM = [
   + [list(words(12)), list(EOT.join(["a", " b'll", "\n\n c"]))]  # one character per chunk
 
 
+STREAM_HINT = ("the same ids as encode of the whole text: hold back what may continue in "
+               "the next chunk (a pre-token, a special token)")
+
+
+def stream(chunks, init, hint=STREAM_HINT) -> Case:
+    return iterate_case("Tokenizer.encode_iterable", args=[chunks], init=init, hint=hint)
+
+
 def stream_cases() -> list:
-    cell = [Case("@iterate", "Tokenizer.encode_iterable", c, init=((VOCAB, MERGES, [EOT]), {}))
-            for c in STREAM]
+    cell = [stream(c, args(VOCAB, MERGES, [EOT])) for c in STREAM]
     overlap = [EOT + EOT + "x", EOT, EOT, "<|endoftext|><|end", "oftext|>z"]
-    cell += [Case("@iterate", "Tokenizer.encode_iterable", overlap, init=((VOCAB, MERGES, [EOT, EOT + EOT]), {})),
-             Case("@iterate", "Tokenizer.encode_iterable", ["a<|endof", "text|>b"], init=((VOCAB, MERGES), {}))]
+    cell += [stream(overlap, args(VOCAB, MERGES, [EOT, EOT + EOT])),
+             stream(["a<|endof", "text|>b"], args(VOCAB, MERGES),
+                    hint="without special tokens, the end-of-text marker is plain text")]
     return cell
 
 
 def tokenizer_files(vocab, merges) -> dict:
     with tempfile.TemporaryDirectory() as folder:
-        save_tokenizer_files(vocab, merges, Path(folder) / "vocab.json", Path(folder) / "merges.txt")
-        return {name: (Path(folder) / name).read_text(encoding="utf-8") for name in ("vocab.json", "merges.txt")}
+        save_tokenizer_files(vocab, merges, Path(folder) / "vocab.json",
+                             Path(folder) / "merges.txt")
+        return {name: (Path(folder) / name).read_text(encoding="utf-8")
+                for name in ("vocab.json", "merges.txt")}
 
 
 FILES = tokenizer_files(VOCAB, MERGES)
 RANKED_FILES = tokenizer_files(RANKED, RANKED_MERGES)
 ATTRS = ("vocab", "token_to_id", "merge_rank", "special_tokens")
 
+
+def from_files(files: dict, call_args, call_kwargs=None, hint=None) -> Case:
+    return with_files_case("Tokenizer.from_files", files=files, args=call_args,
+                           kwargs=call_kwargs, hint=hint).attrs(*ATTRS)
+
 CASES = {
-    "test_split_on_special_tokens": [Case("split_on_special_tokens", t, s) for t, s in SPLIT],
+    "test_split_on_special_tokens": SPLIT,
     "test_count_pretokens": [
         *pretoken_cases(words(30), []),
         *pretoken_cases(with_specials(20, [EOT]), [EOT]),
@@ -324,27 +371,28 @@ CASES = {
         *pretoken_cases("I'll 3,141\n\n  b", [EOT]),
         *pretoken_cases("", [EOT]),
     ],
-    "test_merge_word": [Case("merge_word", w, p, n) for w, p, n in MERGE_WORD],
+    "test_merge_word": MERGE_WORD,
     "test_find_chunk_boundaries": [
-        Case("@with_objects", "find_chunk_boundaries", {"file": ("io.BytesIO", (data,), {})},
-             args=("file", n, token), kwargs={"block_size": block})
-        for data, n, token, block in CHUNKS],
-    "test_train_bpe": [
-        Case("@with_files", "train_bpe", {"corpus.txt": text}, args=("corpus.txt", size, specials),
-             kwargs={"num_processes": 1}).raises(error[0] if error else None)
-        for text, size, specials, *error in TRAIN],
-    "test_Tokenizer": [Case("Tokenizer", *a, **k).attrs(*ATTRS) for a, k in CONSTRUCT],
+        with_objects_case("find_chunk_boundaries", objects={"file": ("io.BytesIO", (data,), {})},
+                          args=("file", n, token), kwargs={"block_size": block},
+                          hint=hint[0] if hint else None)
+        for data, n, token, block, *hint in CHUNKS],
+    "test_train_bpe": TRAIN,
+    "test_Tokenizer": [Case("Tokenizer", *a, **k).attrs(*ATTRS).hint(hint[0] if hint else None)
+                       for a, k, *hint in CONSTRUCT],
     "test_apply_merges": [Case("Tokenizer.apply_merges", p).instance(v, m)
                           for v, m, pretokens in APPLY for p in pretokens],
     "test_encode": encode_cases(),
-    "test_decode": [Case("Tokenizer.decode", ids).instance(VOCAB, MERGES, [EOT, "<pad>"]) for ids in DECODE]
-    + [Case("Tokenizer.decode", [256, len(VOCAB), 65]).instance(VOCAB, MERGES, [EOT, "<pad>"])],
+    "test_decode": [Case("Tokenizer.decode", ids).instance(VOCAB, MERGES, [EOT, "<pad>"])
+                    .hint(DECODE_HINTS.get(n)) for n, ids in enumerate(DECODE)]
+    + [Case("Tokenizer.decode", [256, len(VOCAB), 65]).instance(VOCAB, MERGES, [EOT, "<pad>"])
+       .hint("an id that is not in the vocab")],
     "test_encode_iterable": stream_cases(),
     "test_from_files": [  # last: the "endless" sample loops here
-        Case("@with_files", "Tokenizer.from_files", FILES, args=("vocab.json", "merges.txt", [EOT])).attrs(*ATTRS),
-        Case("@with_files", "Tokenizer.from_files", FILES, args=("vocab.json", "merges.txt"),
-             kwargs={"special_tokens": ["<new>", EOT]}).attrs(*ATTRS),
-        Case("@with_files", "Tokenizer.from_files", RANKED_FILES, args=("vocab.json", "merges.txt")).attrs(*ATTRS),
+        from_files(FILES, ("vocab.json", "merges.txt", [EOT])),
+        from_files(FILES, ("vocab.json", "merges.txt"), {"special_tokens": ["<new>", EOT]}),
+        from_files(RANKED_FILES, ("vocab.json", "merges.txt"),
+                   hint="merges.txt lists the merges in rank order"),
     ],
 }
 
