@@ -5,18 +5,20 @@
   skipped (reading resumes at the next gzip header), a truncated file is reported, and no
   other record is lost.
 - ``run_pipeline(warc_paths, out_dir, filters)``: stage 1 runs the document filters
-  (extraction, language, Gopher, quality, PII masking) over each WARC file in a process pool
-  (fork: the filters may be a notebook's functions; they reach the workers as a module global,
-  not by pickling), one file per task, with a progress bar; each file's documents and report
-  are written with a ``.done`` marker, so a killed run resumes where it stopped. Stage 2 runs
+  (extraction, language, Gopher, harmful content, quality, PII masking) over each WARC file
+  in a process pool (fork: the filters may be a notebook's functions; they reach the workers
+  as a module global, not by pickling), one file per task, with a progress bar; each file's
+  documents and report are written with a ``.done`` marker (with the filters' names), so a
+  killed run resumes where it stopped and a run with other filters starts again. Stage 2 runs
   MinHash deduplication and then exact line deduplication over all kept documents; the
   corpus is the concatenation of what is left. On a cluster, stage 1 runs as a submitit job
   array instead (``executor=``; tested with submitit's ``LocalExecutor``).
 - The report counts documents and words in and out of every filter, with examples of what
   each removed (``Report.table()``, ``plot_funnel``).
 - ``lsh_probability`` is the S-curve 1 - (1 - s^r)^b; ``train_quality_model`` trains and saves
-  the fastText "wiki" vs "cc" classifier; ``payoff_experiment`` trains lesson 02's reference
-  model on two corpora with one budget and compares validation losses.
+  the fastText "wiki" vs "cc" classifier (``train_fasttext``: any labelled texts, as the
+  harmful-content stand-ins of ``helpers.cc_harmful``); ``payoff_experiment`` trains lesson
+  02's reference model on two corpora with one budget and compares validation losses.
 
 Test: ``python -m pytest grader/tests/test_cc_filtering.py -q``.
 """
@@ -178,12 +180,23 @@ class Filters:
     masks: tuple[Callable, ...]            # text -> (text, count), applied in order
     gopher: Callable                       # text -> bool
     quality: Callable | None = None        # text -> (label, score); keeps "wiki" above...
+    harmful: tuple[Callable, ...] = ()     # text -> (label, score): "nsfw"/"toxic" removed
     language: str = "en"
     language_threshold: float = 0.5
     quality_threshold: float = 0.5
+    harmful_threshold: float = 0.5
+
+    def names(self) -> list[str]:
+        """What runs, by name: a resumed file is reused only when this is unchanged."""
+        fs = [self.extract, self.identify_language, *self.masks, self.gopher, self.quality,
+              *self.harmful]
+        return [getattr(f, "__name__", repr(f)) for f in fs] + [
+            str(x) for x in (self.language, self.language_threshold, self.quality_threshold,
+                             self.harmful_threshold)]
 
 
-STEPS = ("extract", "language", "gopher", "quality", "minhash", "lines")
+HARMFUL_LABELS = ("nsfw", "toxic")
+STEPS = ("extract", "language", "gopher", "harmful", "quality", "minhash", "lines")
 
 
 @dataclass
@@ -227,7 +240,12 @@ class Report:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Report":
-        return cls(d["docs"], d["words"], d["examples"], d["masked"], d["errors"])
+        report = cls(masked=d["masked"], errors=d["errors"])
+        for s in STEPS:  # steps a report written before them lacks stay at zero
+            report.docs[s] = d["docs"].get(s, [0, 0])
+            report.words[s] = d["words"].get(s, [0, 0])
+            report.examples[s] = d["examples"].get(s, [])
+        return report
 
 
 _FILTERS: Filters | None = None  # set before the pool forks: workers inherit it
@@ -238,9 +256,11 @@ def _filter_file(args: tuple[str, str]) -> dict:
     warc, out_dir = Path(args[0]), Path(args[1])
     stem = warc.name.split(".")[0]
     done = out_dir / f"{stem}.done.json"
-    if done.exists():
-        return json.loads(done.read_text())
     f, report, urls = _FILTERS, Report(), {}
+    if done.exists():
+        result = json.loads(done.read_text())
+        if result.get("filters") == f.names():
+            return result
     docs_dir = out_dir / stem
     shutil.rmtree(docs_dir, ignore_errors=True)
     docs_dir.mkdir(parents=True)
@@ -261,6 +281,13 @@ def _filter_file(args: tuple[str, str]) -> dict:
         report.add("gopher", text, text if f.gopher(text) else None)
         if not f.gopher(text):
             continue
+        if f.harmful:
+            flags = [classify(text) for classify in f.harmful]
+            keep = not any(label in HARMFUL_LABELS and score >= f.harmful_threshold
+                           for label, score in flags)
+            report.add("harmful", text, text if keep else None)
+            if not keep:
+                continue
         if f.quality is not None:
             label, score = f.quality(text)
             keep = label == "wiki" or score < f.quality_threshold
@@ -272,7 +299,7 @@ def _filter_file(args: tuple[str, str]) -> dict:
             report.masked[mask.__name__] = report.masked.get(mask.__name__, 0) + count
         (docs_dir / f"{i:05d}.txt").write_text(text, encoding="utf-8")
         urls[f"{stem}-{i:05d}.txt"] = url
-    result = {"stem": stem, "report": report.to_dict(), "urls": urls}
+    result = {"stem": stem, "report": report.to_dict(), "urls": urls, "filters": f.names()}
     tmp = done.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     tmp.replace(done)
@@ -321,7 +348,8 @@ def run_pipeline(warc_paths, out_dir: str | Path, filters: Filters, *, dedup: Ca
     docs = sorted(p for r in results for p in (stage1 / r["stem"]).glob("*.txt"))
     docs = _dedup_step(report, "minhash", docs, out / "minhash", dedup, dedup_kwargs or {})
     docs = _dedup_step(report, "lines", docs, out / "lines", line_dedup, {})
-    (out / "kept_urls.json").write_text(json.dumps([urls[p.name] for p in docs], indent=0))
+    (out / "kept_urls.json").write_text(json.dumps([urls[_flat_name(p)] for p in docs],
+                                                   indent=0))
     corpus = out / "corpus.txt"
     texts = [p.read_text(encoding="utf-8").strip() for p in docs]
     corpus.write_text(f"\n{EOT}\n".join(t for t in texts if t) + "\n", encoding="utf-8")
@@ -329,18 +357,22 @@ def run_pipeline(warc_paths, out_dir: str | Path, filters: Filters, *, dedup: Ca
     return corpus, report
 
 
+def _flat_name(path: Path) -> str:
+    """<stem>-<index>.txt: a document's name unique across the stage-1 folders."""
+    return path.name if "-" in path.stem else f"{path.parent.name}-{path.name}"
+
+
 def _dedup_step(report: Report, step: str, docs: list[Path], out: Path,
                 function: Callable | None, kwargs: dict) -> list[Path]:
     if function is None:
         return docs
-    # unique names across stage-1 folders: <stem>-<index>.txt
     flat = out.with_name(out.name + "_in")
     shutil.rmtree(flat, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
     flat.mkdir(parents=True)
     inputs = []
     for p in docs:
-        q = flat / (p.name if "-" in p.stem else f"{p.parent.name}-{p.name}")
+        q = flat / _flat_name(p)
         shutil.copyfile(p, q)
         inputs.append(q)
     function(inputs, **kwargs, output_directory=out)
@@ -387,11 +419,24 @@ def _fasttext_line(label: str, text: str) -> str:
 
 def train_quality_model(positives, negatives, path: str | Path, seed: int = 0) -> Path:
     """fastText supervised model: __label__wiki (positives) vs __label__cc, saved at path."""
-    import fasttext
-
     lines = [_fasttext_line("wiki", t) for t in positives]
     lines += [_fasttext_line("cc", t) for t in negatives]
     random.Random(seed).shuffle(lines)
+    return _train_lines(lines, path, seed)
+
+
+def train_fasttext(examples, path: str | Path, seed: int = 0) -> Path:
+    """fastText supervised model on (text, label) pairs (the harmful-content stand-ins),
+    saved at path; the same settings as the quality model."""
+    lines = [_fasttext_line(label, text) for text, label in examples]
+    random.Random(seed).shuffle(lines)
+    return _train_lines(lines, path, seed)
+
+
+def _train_lines(lines: list[str], path: str | Path, seed: int) -> Path:
+    """Train on fastText lines (one thread and a fixed seed: the same model every time)."""
+    import fasttext
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:

@@ -7,6 +7,9 @@ pipeline, and the Common Crawl downloader.
   else; MinHash dedup equals brute-force exact Jaccard on small inputs (hypothesis), its
   candidate pairs agree with datasketch's MinHashLSH, and candidate rates follow the S-curve.
 - The notebook's solutions and helpers.reference.cc_filters are two implementations: they agree.
+- Harmful content: the teaching sets are seeded and hold words out of training; the
+  stand-ins are precise on held-out comments and spare clean pages; the pipeline drops what
+  they flag; Dolma's published models are used when their files are present.
 - Bad input: a truncated file, a corrupt record, undecodable and empty bodies cost only
   themselves; a killed pipeline resumes; the downloader against a local HTTP server.
 
@@ -18,6 +21,7 @@ import itertools
 import json
 import random
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +32,10 @@ from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
 from helpers.reference import cc_filters as F
+from helpers import cc_harmful as H
 from helpers import cc_pipeline as P
 from helpers import download as dl
-from helpers.cc_crawl import load_truth, write_crawl
+from helpers.cc_crawl import load_truth, reference_texts, write_crawl
 from helpers.env import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "solutions" / "07_common_crawl_filtering.ipynb"
@@ -384,6 +389,69 @@ def test_config_sizes_and_a_read_only_build_folder(monkeypatch, tmp_path):
     monkeypatch.setattr(P, "BUILD_DIR", tmp_path)
     monkeypatch.setattr(P.os, "access", lambda *args: False)   # as in the grader's sandbox
     assert P.make_config("smoke", "cpu").out_dir.parent == Path(P.tempfile.gettempdir())
+
+
+# ---- harmful content ----
+
+def test_harmful_teaching_sets_are_seeded_balanced_and_hold_words_out():
+    for kind, (positive, negative) in H.KINDS.items():
+        train = H.teaching_set(kind, 400, seed=2)
+        assert train == H.teaching_set(kind, 400, seed=2) != H.teaching_set(kind, 400, seed=3)
+        assert Counter(label for _, label in train) == {positive: 200, negative: 200}
+        test = H.teaching_set(kind, 400, seed=2, split="test")
+        held_out = (H.INSULTS[1] + H.INSULT_ADJ[1]) if kind == "toxic" else H.NSFW_ADJ[1]
+        assert not any(w in t.split(" ") for t, _ in train for w in held_out)
+        assert any(w in t for t, _ in test for w in held_out)
+    with pytest.raises(ValueError):
+        H.teaching_set("spam", 10)
+
+
+def test_harmful_stand_ins_are_precise_on_held_out_comments_and_spare_clean_pages():
+    clean = reference_texts(100, seed=777)
+    for kind, classify in (("nsfw", F.classify_nsfw), ("toxic", F.classify_toxic_speech)):
+        pr = H.precision_recall(classify, H.teaching_set(kind, 400, seed=8, split="test"), kind)
+        assert pr["precision"] >= 0.95 and pr["recall"] >= 0.7, (kind, pr)
+        seen = H.precision_recall(classify, H.teaching_set(kind, 400, seed=8), kind)
+        assert min(seen["precision"], seen["recall"]) >= 0.98, (kind, "training's words", seen)
+        assert not any(classify(t)[0] == kind for t in clean), f"{kind}: a clean page flagged"
+
+
+def test_harmful_notebook_and_reference_agree(nb):
+    texts = [t for kind in H.KINDS for t, _ in H.teaching_set(kind, 20, seed=9, split="test")]
+    for text in texts + ["", "line one\nline two"]:
+        assert nb.classify_nsfw(text) == F.classify_nsfw(text)
+        assert nb.classify_toxic_speech(text) == F.classify_toxic_speech(text)
+
+
+def test_dolmas_published_models_are_used_when_present(monkeypatch, tmp_path):
+    monkeypatch.setattr(H, "DATA_DIR", tmp_path)
+    assert H.harmful_model_path("nsfw") == H.standin_model_path("nsfw")
+    (tmp_path / H.DOLMA_MODELS["toxic"]).write_bytes(b"a model")
+    dolma = tmp_path / "jigsaw_fasttext_bigrams_hatespeech_final.bin"
+    assert H.harmful_model_path("toxic") == dolma
+
+
+def _flag_all(text):
+    return "toxic", 0.9
+
+
+def _flag_unsure(text):
+    return "nsfw", 0.4
+
+
+def test_pipeline_drops_what_a_harmful_classifier_flags_and_reruns_when_filters_change(
+        crawl, tmp_path):
+    warcs = [crawl / "crawl-00000.warc.gz"]
+    filters = reference_filters()
+    filters.harmful = (_flag_unsure,)
+    _, unsure = P.run_pipeline(warcs, tmp_path, filters, workers=1, progress=False,
+                               dedup=None, line_dedup=None)
+    assert unsure.docs["harmful"][0] == unsure.docs["harmful"][1] > 0, "below the threshold"
+    filters.harmful = (_flag_unsure, _flag_all)   # the same folder: stage 1 runs again
+    corpus, flagged = P.run_pipeline(warcs, tmp_path, filters, workers=1, progress=False,
+                                     dedup=None, line_dedup=None)
+    assert flagged.docs["harmful"] == [unsure.docs["harmful"][0], 0]
+    assert corpus.read_text().strip() == ""
 
 
 # ---- the downloader ----

@@ -10,6 +10,8 @@ lesson's student bundle leaves it out (``ANSWERS``).
   through the installed package's file list, loaded once with fastText.
 - PII: regular expressions for e-mails, North-American phone numbers, IPv4 addresses.
 - Gopher rules (Rae et al., 2021, appendix A): words, mean word length, "..." lines, letters.
+- Quality and harmful content: fastText models loaded by path (``helpers.cc_harmful`` finds
+  Dolma's Jigsaw models or trains the lesson's stand-ins).
 - Deduplication: exact lines by counting line hashes over the corpus; MinHash + LSH with
   signatures computed by vectorized numpy per document: 32-bit murmur3 hashes of the
   shingles, then multiply-shift hashing ``((a x + b) mod 2^64) >> 32`` for all hash
@@ -29,6 +31,7 @@ from pathlib import Path
 import mmh3
 import numpy as np
 
+from helpers.cc_harmful import harmful_model_path
 from helpers.cc_pipeline import lid_model_path, load_fasttext
 
 ANSWERS = ("07_common_crawl_filtering",)  # answers lesson 07's exercises: left out of its bundle
@@ -108,10 +111,28 @@ def gopher_quality_filter(text: str) -> bool:
 
 # ---- quality classifier ----
 
-def classify_quality(text: str, model_path: str | Path) -> tuple[str, float]:
-    """("wiki" | "cc", probability) of a fastText model trained with labels __label__wiki/cc."""
+def _predict(model_path: str | Path, text: str) -> tuple[str, float]:
+    """(top label without "__label__", its probability) of a fastText model for one text."""
     labels, probs = load_fasttext(str(model_path)).predict(text.replace("\n", " "), k=1)
     return labels[0].removeprefix("__label__"), float(min(probs[0], 1.0))
+
+
+def classify_quality(text: str, model_path: str | Path) -> tuple[str, float]:
+    """("wiki" | "cc", probability) of a fastText model trained with labels __label__wiki/cc."""
+    return _predict(model_path, text)
+
+
+# ---- harmful content ----
+
+def classify_nsfw(text: str) -> tuple[str, float]:
+    """("nsfw" | "non-nsfw", probability): Dolma's Jigsaw model if present, else the stand-in."""
+    return _predict(harmful_model_path("nsfw"), text)
+
+
+def classify_toxic_speech(text: str) -> tuple[str, float]:
+    """("toxic" | "non-toxic", probability): Dolma's Jigsaw model if present, else the
+    stand-in."""
+    return _predict(harmful_model_path("toxic"), text)
 
 
 # ---- exact line deduplication ----

@@ -9,9 +9,11 @@ comparison is of plain data. MinHash's hash functions are the student's choice, 
 use documents whose pairs are either nearly identical (Jaccard >= 0.95: a candidate with
 probability above 1 - 1e-9 for the bands used) or far apart (Jaccard <= 0.2: a candidate
 with probability below 1e-6), where every correct implementation gives the same answer.
-``identify_language`` and ``classify_quality`` are compared with the reference's scores
-(``close``): both load the same model file; the quality model is trained deterministically
-(one thread, a fixed seed) from the committed crawl sample and generated reference pages.
+``identify_language``, ``classify_quality``, ``classify_nsfw`` and ``classify_toxic_speech``
+are compared with the reference's scores (``close``): both load the same model file; the
+quality model is trained deterministically (one thread, a fixed seed) from the committed
+crawl sample and generated reference pages, the harmful-content stand-ins from
+``helpers.cc_harmful``'s teaching sets (or both load Dolma's published models).
 """
 import json
 import random
@@ -19,6 +21,7 @@ import textwrap
 
 from grader.trusted import Case
 from helpers.cc_crawl import FOREIGN, reference_texts
+from helpers.cc_harmful import teaching_set
 from helpers.reference.cc_filters import jaccard, shingles
 from helpers.env import REPO_ROOT
 
@@ -98,6 +101,14 @@ QUALITY += [Case("classify_quality", "Buy the desk lamp at the best price. Free 
                  " today.").close(rtol=1e-4),
             Case("classify_quality", "cheap loans casino win money fast " * 8).close(rtol=1e-4)]
 
+# ---- harmful content: comments of the stand-in's test split, and hard cases ----
+_NSFW_TEXTS = [t for t, _ in teaching_set("nsfw", 6, seed=4242, split="test")]
+_TOXIC_TEXTS = [t for t, _ in teaching_set("toxic", 6, seed=4242, split="test")]
+_HARD = ["Hot weather and free chat support all week.\nAdult education starts in May.",
+         "Sorry, I made a stupid mistake in the table and reverted it.", ""]
+NSFW = [Case("classify_nsfw", t).close(rtol=1e-4) for t in _NSFW_TEXTS + _HARD]
+TOXIC = [Case("classify_toxic_speech", t).close(rtol=1e-4) for t in _TOXIC_TEXTS + _HARD]
+
 # ---- normalization ----
 NORMALIZE = [Case("normalize_text", t) for t in (
     "Ça, c'est «très» Bien!!", "  Tabs\tand\nnewlines  ", "Über-Größe: 3.5 (¿sí?)",
@@ -164,6 +175,8 @@ CASES = {
     "test_mask_ips": IPS,
     "test_gopher_quality_filter": GOPHER,
     "test_classify_quality": QUALITY,
+    "test_classify_nsfw": NSFW,
+    "test_classify_toxic_speech": TOXIC,
     "test_normalize_text": NORMALIZE,
     "test_minhash_deduplication": MINHASH,
     "test_exact_line_deduplication": LINES,
@@ -268,6 +281,43 @@ MUTANTS = {
         def classify_quality(text):
             label, score = _right(text.split("\\n")[0])
             return label, score
+        """,
+    ],
+    "test_classify_nsfw": [
+        """
+        _right = classify_nsfw
+        def classify_nsfw(text):
+            label, score = _right(text)
+            return ("non-nsfw" if label == "nsfw" else "nsfw"), 1 - score
+        """,
+        """
+        _right = classify_nsfw
+        def classify_nsfw(text):
+            return _right(text.split("\\n")[0])
+        """,
+        """
+        def classify_nsfw(text):  # the toxic-speech model instead
+            label, score = classify_toxic_speech(text)
+            return label.replace("toxic", "nsfw"), score
+        """,
+    ],
+    "test_classify_toxic_speech": [
+        """
+        _right = classify_toxic_speech
+        def classify_toxic_speech(text):
+            label, score = _right(text)
+            return "__label__" + label, score
+        """,
+        """
+        def classify_toxic_speech(text):  # the NSFW model instead
+            label, score = classify_nsfw(text)
+            return label.replace("nsfw", "toxic"), score
+        """,
+        """
+        _right = classify_toxic_speech
+        def classify_toxic_speech(text):
+            label, score = _right(text)
+            return label, round(score, 1)
         """,
     ],
     "test_normalize_text": [
