@@ -2,20 +2,22 @@
 
 Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
 graded test cell below also keeps its in-kernel test; it scores only if both pass. Configs
-(``ModelConfig``, ``GPT2Config``) and dtypes are not plain data: the ``@with_objects`` driver
-builds them in the kernel from plain recipes.
+(``ModelConfig``, ``GPT2Config``) and dtypes are not plain data: ``with_objects_case`` has
+them built in the kernel from plain recipes.
 
-``benchmark`` is timed on a simulated clock (``@with_clock``): each call of the timed
+``benchmark`` is timed on a simulated clock (``with_clock_case``): each call of the timed
 function costs a given time, at once (CPU work) or queued until ``sync`` (a GPU), so its
 timings are exact and compared with the solution's: warm-up calls untimed, queued work
 inside its own call's timing and not in the next one's, the median of the times.
+
+A case's ``hint`` is what the student reads when it fails (never its inputs or values).
 """
 import inspect
 import textwrap
 
 import numpy as np
 
-from grader.trusted import Case
+from grader.trusted import Case, with_clock_case, with_objects_case
 from helpers.reference.resource_accounting import benchmark
 
 rng = np.random.default_rng(20260303)
@@ -27,45 +29,51 @@ GPT3 = {"vocab_size": 50_257, "context_length": 2048, "d_model": 12_288, "num_la
 # 1T parameters: a step on 4M tokens exceeds int64 (Python ints do not overflow; NumPy's would)
 ONE_T = {"vocab_size": 50_257, "context_length": 2048, "d_model": 25_600, "num_layers": 128,
          "num_heads": 160, "d_ff": 4 * 25_600}
-TINY = {"vocab_size": 2, "context_length": 4, "d_model": 2, "num_layers": 1, "num_heads": 1, "d_ff": 1}
+TINY = {"vocab_size": 2, "context_length": 4, "d_model": 2, "num_layers": 1, "num_heads": 1,
+        "d_ff": 1}
 
 
 def random_config():
     """Sizes of a valid ModelConfig (d_model divisible by num_heads, even d_head), as ints."""
     heads, d_head = int(rng.integers(1, 9)), 2 * int(rng.integers(1, 33))
-    return {"vocab_size": int(rng.integers(2, 60_000)), "context_length": int(rng.integers(8, 4096)),
-            "d_model": heads * d_head, "num_layers": int(rng.integers(1, 40)), "num_heads": heads,
+    return {"vocab_size": int(rng.integers(2, 60_000)),
+            "context_length": int(rng.integers(8, 4096)), "d_model": heads * d_head,
+            "num_layers": int(rng.integers(1, 40)), "num_heads": heads,
             "d_ff": int(rng.integers(1, 6000))}
 
 
 def mfu_inputs(sizes, b, t):
     """(B, T, step seconds, peak FLOP/s) for an MFU of 5-40 % by 6ND (the true one is higher)."""
-    n = 12 * sizes["num_layers"] * sizes["d_model"] ** 2 + 2 * sizes["vocab_size"] * sizes["d_model"]
+    d = sizes["d_model"]
+    n = 12 * sizes["num_layers"] * d ** 2 + 2 * sizes["vocab_size"] * d
     peak = float(10 ** rng.uniform(12, 15.5))
     return b, t, 6 * n * b * t / (peak * float(rng.uniform(0.05, 0.4))), peak
 
 
 def random_gpt2():
     heads = int(rng.integers(1, 17))
-    return {"vocab_size": int(rng.integers(2, 100_000)), "context_length": int(rng.integers(1, 8192)),
+    return {"vocab_size": int(rng.integers(2, 100_000)),
+            "context_length": int(rng.integers(1, 8192)),
             "d_model": heads * int(rng.integers(1, 129)), "num_layers": int(rng.integers(1, 60)),
             "num_heads": heads}
 
 
-def on_config(call, sizes, *args, cls="ModelConfig", dtype=None, **kwargs):
+def on_config(call, sizes, *args, cls="ModelConfig", dtype=None, hint=None, **kwargs):
     """``call(cls(**sizes), *args, **kwargs)``; ``dtype``: the name of a torch dtype."""
     objects = {"cfg": (cls, (), sizes)}
     if dtype is not None:
         objects["dtype"] = f"torch.{dtype}"
         kwargs["dtype"] = "dtype"
-    return Case("@with_objects", call, objects, ("cfg", *args), kwargs)
+    return with_objects_case(call, objects=objects, args=("cfg", *args), kwargs=kwargs, hint=hint)
 
 
-def tensor_bytes(shape, dtype, size=False):
+def tensor_bytes(shape, dtype, size=False, hint=None):
+    """``tensor_bytes(shape, torch.<dtype>)``; ``size``: the shape as a ``torch.Size``."""
     objects = {"dtype": f"torch.{dtype}"}
     if size:
         objects["shape"] = ("torch.Size", (list(shape),), {})
-    return Case("@with_objects", "tensor_bytes", objects, ("shape" if size else shape, "dtype"))
+    return with_objects_case("tensor_bytes", objects=objects,
+                             args=("shape" if size else shape, "dtype"), hint=hint)
 
 
 def random_shape():
@@ -73,7 +81,8 @@ def random_shape():
 
 
 _CONFIGS = [random_config() for _ in range(4)]
-_BATCHES = [(int(rng.integers(1, 17)), int(rng.integers(1, c["context_length"]))) for c in _CONFIGS]  # T < context
+_BATCHES = [(int(rng.integers(1, 17)), int(rng.integers(1, c["context_length"])))  # T < context
+            for c in _CONFIGS]
 
 
 def costs(n):
@@ -81,50 +90,67 @@ def costs(n):
     return [float(c) for c in rng.uniform(0.001, 0.05, n)]
 
 
+def bench(costs, queued, hint=None, **kwargs):
+    """``benchmark`` on a simulated clock: the k-th call costs ``costs[k]`` seconds, at once
+    or ``queued`` like GPU work (then ``sync`` is passed and waits for the queue)."""
+    return with_clock_case("benchmark", costs=costs, queued=queued, hint=hint, **kwargs)
+
+
+MEDIAN = "the median of the timed calls; warm-up calls are not timed"
+SYNC = "call sync() before starting the clock and after each call: queued work counts where it ran"
+
+
 CASES = {
     "test_benchmark": [
-        Case("@with_clock", "benchmark", [0.05, 0.003, 0.001, 0.004, 0.002, 0.005], False, warmup=1, repeats=5),
-        Case("@with_clock", "benchmark", [0.001, 0.002, 0.03, 0.001, 0.0015], False, warmup=0, repeats=5),
-        Case("@with_clock", "benchmark", costs(13), False),  # the defaults: 3 warm-up calls, 10 timed
-        Case("@with_clock", "benchmark", [0.02, 0.01, 0.03, 0.015], True, warmup=1, repeats=3),
-        Case("@with_clock", "benchmark", costs(7), True, warmup=5, repeats=2),
-        Case("@with_clock", "benchmark", costs(4), True, warmup=0, repeats=4),
-        Case("@with_clock", "benchmark", costs(3), True, warmup=2, repeats=1),
+        bench([0.05, 0.003, 0.001, 0.004, 0.002, 0.005], False, warmup=1, repeats=5, hint=MEDIAN),
+        bench([0.001, 0.002, 0.03, 0.001, 0.0015], False, warmup=0, repeats=5, hint=MEDIAN),
+        bench(costs(13), False, hint="the defaults: 3 warm-up calls, then 10 timed"),
+        bench([0.02, 0.01, 0.03, 0.015], True, warmup=1, repeats=3, hint=SYNC),
+        bench(costs(7), True, warmup=5, repeats=2, hint=SYNC),
+        bench(costs(4), True, warmup=0, repeats=4, hint=SYNC),
+        bench(costs(3), True, warmup=2, repeats=1, hint=SYNC),
     ],
     "test_tensor_bytes": [
         *(tensor_bytes(random_shape(), dtype) for dtype in DTYPES),
-        tensor_bytes([int(s) for s in rng.integers(1, 9, 3)], "float32"),   # a list
-        tensor_bytes(random_shape(), "bfloat16", size=True),               # a torch.Size
-        tensor_bytes((), "complex128"),                                    # a scalar
-        tensor_bytes((5, 0, 7), "float64"),                                # empty
+        tensor_bytes([int(s) for s in rng.integers(1, 9, 3)], "float32",
+                     hint="the shape may be a list"),
+        tensor_bytes(random_shape(), "bfloat16", size=True, hint="the shape may be a torch.Size"),
+        tensor_bytes((), "complex128", hint="a scalar: the shape is ()"),
+        tensor_bytes((5, 0, 7), "float64", hint="an empty tensor has 0 bytes"),
         tensor_bytes((0,), "int8", size=True),
-        tensor_bytes((10**7, 10**7, 10**6), "float64"),                    # beyond int64
+        tensor_bytes((10**7, 10**7, 10**6), "float64",
+                     hint="Python ints: NumPy's int64 products overflow"),
     ],
     "test_float_limits": [
-        Case("float_limits", e, m) for e, m in ((3, 4), (6, 9), (10, 5), (7, 16), (9, 40), (2, 1), (5, 0))
+        Case("float_limits", e, m)
+        for e, m in ((3, 4), (6, 9), (10, 5), (7, 16), (9, 40), (2, 1), (5, 0))
     ],
     "test_count_parameters": [
-        *(on_config("count_parameters", sizes) for sizes in _CONFIGS), on_config("count_parameters", GPT3),
-        on_config("count_parameters", TINY),
+        *(on_config("count_parameters", sizes) for sizes in _CONFIGS),
+        on_config("count_parameters", GPT3), on_config("count_parameters", TINY),
     ],
     "test_count_parameters_gpt2": [
         on_config("count_parameters_gpt2", random_gpt2(), cls="GPT2Config") for _ in range(5)
     ],
     "test_forward_flops": [
         *(on_config("forward_flops", sizes, b, t) for sizes, (b, t) in zip(_CONFIGS, _BATCHES)),
-        on_config("forward_flops", _CONFIGS[0], 3, 1),                      # one token
-        on_config("forward_flops", ONE_T, 2048, 2048),                      # beyond int64
+        on_config("forward_flops", _CONFIGS[0], 3, 1, hint="a sequence of one token"),
+        on_config("forward_flops", ONE_T, 2048, 2048,
+                  hint="Python ints: NumPy's int64 products overflow"),
     ],
     "test_training_flops": [
         on_config("training_flops", sizes, b, t, checkpointing=ck)
-        for sizes, (b, t) in zip(_CONFIGS + [ONE_T], _BATCHES + [(2048, 2048)]) for ck in (False, True)
-    ] + [on_config("training_flops", TINY, 2, 3)],                         # the default: no checkpointing
+        for sizes, (b, t) in zip(_CONFIGS + [ONE_T], _BATCHES + [(2048, 2048)])
+        for ck in (False, True)
+    ] + [on_config("training_flops", TINY, 2, 3, hint="the default: no checkpointing")],
     "test_training_memory": [
         on_config("training_memory", sizes, b, t, dtype=dtype, checkpointing=ck)
-        for sizes, (b, t), dtype, ck in zip(_CONFIGS + [GPT3, TINY], _BATCHES + [(8, 2048), (1, 1)],
-                                            ("float32", "bfloat16", "float16", "float32", "bfloat16", "float32"),
-                                            (False, True, False, True, True, False))
-    ] + [on_config("training_memory", _CONFIGS[1], 2, 64)],                 # defaults: fp32, no checkpointing
+        for sizes, (b, t), dtype, ck in zip(
+            _CONFIGS + [GPT3, TINY], _BATCHES + [(8, 2048), (1, 1)],
+            ("float32", "bfloat16", "float16", "float32", "bfloat16", "float32"),
+            (False, True, False, True, True, False))
+    ] + [on_config("training_memory", _CONFIGS[1], 2, 64,
+                   hint="the defaults: float32, no checkpointing")],
     "test_model_flops_utilization": [
         on_config("model_flops_utilization", sizes, *mfu_inputs(sizes, b, t)).close(rtol=1e-12)
         for sizes, (b, t) in zip(_CONFIGS[:3] + [GPT3], _BATCHES[:3] + [(1536, 2048)])
@@ -132,19 +158,25 @@ CASES = {
     "test_matmul_intensity": [
         *(Case("matmul_intensity", *(int(v) for v in rng.integers(1, 5000, 3)), s).close(rtol=1e-12)
           for s in (1, 2, 4, 8)),
-        Case("matmul_intensity", 1, 12_288, 49_152, 2).close(rtol=1e-12),    # matrix-vector
-        Case("matmul_intensity", 10**7, 3 * 10**7, 10**7, 4).close(rtol=1e-12),  # beyond int64
+        Case("matmul_intensity", 1, 12_288, 49_152, 2).close(rtol=1e-12)
+        .hint("a matrix-vector product"),
+        Case("matmul_intensity", 10**7, 3 * 10**7, 10**7, 4).close(rtol=1e-12)
+        .hint("Python ints: NumPy's int64 products overflow"),
     ],
     "test_attainable_flops": [
-        Case("attainable_flops", 0.37, 7.5e14, 2.0e12).close(rtol=1e-12),   # memory-bound
-        Case("attainable_flops", 612.0, 7.5e14, 2.0e12).close(rtol=1e-12),  # compute-bound
+        Case("attainable_flops", 0.37, 7.5e14, 2.0e12).close(rtol=1e-12)
+        .hint("memory-bound: intensity * bandwidth"),
+        Case("attainable_flops", 612.0, 7.5e14, 2.0e12).close(rtol=1e-12)
+        .hint("compute-bound: the peak"),
         Case("attainable_flops", 10 ** rng.uniform(-3, 4, 17), 312e12, 2.04e12).close(rtol=1e-12),
         Case("attainable_flops", 10 ** rng.uniform(-1, 3, (3, 4)), 1.2e14, 9e11).close(rtol=1e-12),
-        Case("attainable_flops", np.array([0.0, 125.0, 1e9]), 1e15, 8e12).close(rtol=1e-12),  # 0, the ridge
+        Case("attainable_flops", np.array([0.0, 125.0, 1e9]), 1e15, 8e12).close(rtol=1e-12)
+        .hint("arrays of intensities, 0 and the ridge point included"),
     ],
     "test_update_loss_scale": [
         Case("update_loss_scale", 2.0**15, 0, True),
-        Case("update_loss_scale", 2.0**20, 1999, True),                     # overflow at the last step
+        Case("update_loss_scale", 2.0**20, 1999, True)
+        .hint("an overflow backs off and resets the count, even at the last step"),
         Case("update_loss_scale", 3.0, 41, False, growth_interval=42),
         Case("update_loss_scale", 3.0, 40, False, growth_interval=42),
         Case("update_loss_scale", 1.5, 7, True, backoff_factor=0.125),
