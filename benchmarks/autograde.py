@@ -9,7 +9,8 @@ the lesson's samples (``grader.samples``): ``solution``, ``partial``, ``raises``
 but wrong run fails.
 
 Writes ``benchmarks/results/autograde.md`` (``--results`` elsewhere). Run:
-``python benchmarks/autograde.py`` (200 submissions twice: 32 minutes on 2 cores, 6.1 s each with one worker, 3.5 s with two);
+``python benchmarks/autograde.py`` (200 submissions twice: 32 minutes on 2 cores, 6.1 s each with
+one worker, 3.5 s with two);
 ``python benchmarks/autograde.py --n 4 --results /tmp/autograde.md`` for a quick look.
 """
 from __future__ import annotations

@@ -30,12 +30,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.sections import write_sections  # noqa: E402
-from helpers import ddp as lab  # noqa: E402
-from helpers.reference import ddp as ref  # noqa: E402
-from helpers.ddp_train import SIZES as TRAIN_SIZES  # noqa: E402
-from helpers.distributed import Ranks  # noqa: E402
-from helpers.env import resolve_device  # noqa: E402
+from benchmarks.sections import write_sections
+from helpers import ddp as lab
+from helpers.ddp_train import SIZES as TRAIN_SIZES
+from helpers.distributed import Ranks
+from helpers.env import resolve_device
+from helpers.reference import ddp as ref
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ddp.md"
 HEADER = """# Lesson 05: data-parallel training from torch.distributed primitives

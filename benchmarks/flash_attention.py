@@ -1,6 +1,7 @@
 """Benchmark attention on a GPU: naive PyTorch, torch.compile'd naive, PyTorch SDPA (flash backend,
 and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernels
-(lesson 04's reference solution, solutions/04_flash_attention.ipynb) and our fast one (kernels/flash_attention_fast.py).
+(lesson 04's reference solution, solutions/04_flash_attention.ipynb) and our fast one
+(kernels/flash_attention_fast.py).
 
 - Times are medians of ``triton.testing.do_bench`` (CUDA events, L2 flushed between runs), bf16,
   (batch, heads, seq, d_head) contiguous inputs, after a warm-up call that compiles and autotunes.
@@ -18,9 +19,9 @@ and cuDNN, PyTorch's default on Hopper, for context), our teaching Triton kernel
   attention in fp32 (max abs and relative L2 error of O, dQ, dK, dV, printed and written).
 
 - Integration: a training step (forward, backward, AdamW; bf16 autocast) of lesson 02's model
-  (``helpers.reference.model.ReferenceLM``, 4 layers, d_model 1024, 16 heads) at contexts 2k..16k with
-  16k tokens per step, with each attention backend: median step time and peak memory, measured
-  by the lesson's own ``training_step_stats``.
+  (``helpers.reference.model.ReferenceLM``, 4 layers, d_model 1024, 16 heads) at contexts
+  2k..16k with 16k tokens per step, with each attention backend: median step time and peak
+  memory, measured by the lesson's own ``training_step_stats``.
 
 Run (GPU): ``python -m benchmarks.flash_attention`` (full: ~5.5 min on an H200) or ``--quick``
 (checks and headline, ~1.5 min); writes benchmarks/results/flash_attention.md (rewritten after
@@ -47,12 +48,12 @@ from triton.testing import do_bench
 import kernels.flash_attention_fast as fast
 from grader.nbmodule import load_notebook
 from helpers.env import REPO_ROOT
-
 from helpers.reference.model import ModelConfig, register_attention_backend
 
 lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")  # the teaching kernels
 FlashAttentionTriton, naive_attention = lesson.FlashAttentionTriton, lesson.naive_attention
-register_attention_backend("flash: teaching", lambda q, k, v: FlashAttentionTriton.apply(q, k, v, True))
+register_attention_backend("flash: teaching",
+                           lambda q, k, v: FlashAttentionTriton.apply(q, k, v, True))
 # "ours: fast" runs with FAST["options"]: the kernel's defaults, or with --variants the variant
 # that won the headline in the same run (the name says which).
 FAST = {"options": fast.FastOptions(), "variant": "defaults"}
@@ -153,13 +154,15 @@ def time_impl(fn, shape, rep):
 
 
 def max_errors(fn, shape, ref_fn):
-    """Max abs error and relative L2 error of O, dQ, dK, dV of fn against ref_fn, same bf16 inputs."""
+    """Max abs error and relative L2 error of O, dQ, dK, dV of fn against ref_fn, same bf16
+    inputs."""
     (q, k, v), do = make_inputs(**shape, seed=1)
     results = []
     for f in (fn, ref_fn):
         o = f(q, k, v, shape["causal"])
         results.append((o, *torch.autograd.grad(o, (q, k, v), do)))
-    return {name: ((a.float() - b.float()).abs().max().item(), ((a.float() - b.float()).norm() / b.float().norm()).item())
+    return {name: ((a.float() - b.float()).abs().max().item(),
+                   ((a.float() - b.float()).norm() / b.float().norm()).item())
             for name, a, b in zip(("O", "dQ", "dK", "dV"), *results)}
 
 
@@ -176,16 +179,19 @@ def check_correctness(impls):
         if shape["seq"] <= 4096:
             refs.append(("naive fp32", fp32_reference))
         for ref_name, ref in refs:
-            for name in ("ours: teaching", "ours: fast") + (("SDPA (flash)",) if ref_name != "SDPA (flash)" else ()):
+            for name in ("ours: teaching", "ours: fast") + (("SDPA (flash)",)
+                                                            if ref_name != "SDPA (flash)" else ()):
                 errs = max_errors(impls[name], shape, ref)
                 rows.append((shape_label(shape), name, ref_name, errs))
                 print(f"check {shape_label(shape):38s} {name:15s} vs {ref_name:12s} "
-                      + "  ".join(f"{k} {a:.1e} / {r:.1e}" for k, (a, r) in errs.items()), flush=True)
+                      + "  ".join(f"{k} {a:.1e} / {r:.1e}" for k, (a, r) in errs.items()),
+                      flush=True)
     return rows
 
 
 def shape_label(s):
-    return f"B{s['batch']} H{s['heads']} S{s['seq']} D{s['d_head']} {'causal' if s['causal'] else 'full'}"
+    return (f"B{s['batch']} H{s['heads']} S{s['seq']} D{s['d_head']} "
+            f"{'causal' if s['causal'] else 'full'}")
 
 
 def sweep_shapes(seqs, dims):
@@ -211,22 +217,25 @@ def matmul_ceiling():
 
 
 def integration_rows(seqs):
-    """(seq, backend, ms per step or None, peak GB or None) for lesson 02's model at long context."""
+    """(seq, backend, ms per step or None, peak GB or None) for lesson 02's model at long
+    context."""
     rows = []
     for seq in seqs:
         model_cfg = ModelConfig(context_length=seq, **lesson.LONG_CONTEXT_MODEL)
         for backend in INTEGRATION_BACKENDS:
             seconds, peak = lesson.training_step_stats(backend, seq, model_cfg, TOKENS, "cuda")
             rows.append((seq, backend, None if seconds is None else seconds * 1e3, peak))
-            print(f"integration seq {seq:6d} {backend:16s} " + ("out of memory" if seconds is None else
-                  f"{seconds * 1e3:8.1f} ms/step, peak {peak:5.1f} GB"), flush=True)
+            result = ("out of memory" if seconds is None
+                      else f"{seconds * 1e3:8.1f} ms/step, peak {peak:5.1f} GB")
+            print(f"integration seq {seq:6d} {backend:16s} {result}", flush=True)
     return rows
 
 
 def write_markdown(path, env, headline, checks, sweep, variants, integration=()):
     path = Path(path)
     old = path.read_text() if path.exists() else ""
-    attempts = old[old.index("## Attempts"):] if "## Attempts" in old else "## Attempts\n\n(none recorded)\n"
+    attempts = (old[old.index("## Attempts"):] if "## Attempts" in old
+                else "## Attempts\n\n(none recorded)\n")
     h = HEADLINE
     lines = [
         "# FlashAttention-2 benchmark (lesson 04)", "",
@@ -236,58 +245,77 @@ def write_markdown(path, env, headline, checks, sweep, variants, integration=())
         f"4·B·H·S²·D (halved when causal), backward 2.5× forward. "
         f"bf16 matmul 8192³ in the same run: {env['matmul_tflops']:.0f} TFLOP/s. "
         f"\"ours: fast\" ran with `{env['fast']}`.", "",
-        f"## Headline: batch {h['batch']}, {h['heads']} heads, seq {h['seq']}, d {h['d_head']}, causal, forward+backward", "",
-        "| implementation | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd TFLOP/s |", "|---|---|---|---|---|",
+        f"## Headline: batch {h['batch']}, {h['heads']} heads, seq {h['seq']}, d {h['d_head']}, "
+        f"causal, forward+backward", "",
+        "| implementation | fwd ms | bwd ms | fwd+bwd ms | fwd+bwd TFLOP/s |",
+             "|---|---|---|---|---|",
     ]
     for name, times in headline.items():
         if isinstance(times, str):
             lines.append(f"| {name} | {times} | | | |")
         else:
-            lines.append(f"| {name} | {times['fwd']:.3f} | {times['bwd']:.3f} | {times['fwd+bwd']:.3f} | "
+            lines.append(f"| {name} | {times['fwd']:.3f} | {times['bwd']:.3f} | "
+                         f"{times['fwd+bwd']:.3f} | "
                          f"{attention_flops(**h, mode='fwd+bwd') / times['fwd+bwd'] / 1e9:.0f} |")
     if variants:
-        lines += ["", "Repeats and variants at the headline shape (fwd+bwd ms, each a separate do_bench median):", ""]
+        lines += ["",
+                  "Repeats and variants at the headline shape (fwd+bwd ms, each a separate "
+                  "do_bench median):", ""]
         lines += [f"- {name}: {', '.join(f'{t:.3f}' for t in ts)}" for name, ts in variants.items()]
     lines += ["", "## Correctness in bf16: max abs error / relative L2 error, same inputs", "",
-              "| shape | implementation | against | O | dQ | dK | dV |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {s} | {n} | {r} | " + " | ".join(f"{a:.1e} / {rel:.1e}" for a, rel in e.values()) + " |" for s, n, r, e in checks]
+              "| shape | implementation | against | O | dQ | dK | dV |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {s} | {n} | {r} | " + " | ".join(f"{a:.1e} / {rel:.1e}" for a,
+                                                   rel in e.values()) + " |" for s, n, r,
+              e in checks]
     if sweep:
         names = list(next(iter(sweep))[1].keys())
         lines += ["", "## Sweep: forward+backward, ms (TFLOP/s)", "",
                   "batch·seq = 16384 tokens; 16 heads at d 64, 8 heads at d 128.", "",
-                  "| d | causal | seq | batch | " + " | ".join(names) + " |", "|---" * (4 + len(names)) + "|"]
+                  "| d | causal | seq | batch | " + " | ".join(names) + " |",
+                  "|---" * (4 + len(names)) + "|"]
         for shape, res in sweep:
             cells = [fmt(res[n], shape, "fwd+bwd") for n in names]
-            lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | {shape['batch']} | " + " | ".join(cells) + " |")
+            lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | "
+                         f"{shape['batch']} | " + " | ".join(cells) + " |")
         for mode in ("fwd", "bwd"):
             lines += ["", f"### {mode} only: ms (TFLOP/s)", "",
-                      "| d | causal | seq | " + " | ".join(names) + " |", "|---" * (3 + len(names)) + "|"]
+                      "| d | causal | seq | " + " | ".join(names) + " |",
+                      "|---" * (3 + len(names)) + "|"]
             for shape, res in sweep:
                 cells = [fmt(res[n], shape, mode) for n in names]
-                lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | " + " | ".join(cells) + " |")
+                lines.append(f"| {shape['d_head']} | {shape['causal']} | {shape['seq']} | "
+                             + " | ".join(cells) + " |")
     if integration:
         m = lesson.LONG_CONTEXT_MODEL
         lines += ["", "## Integration: a training step of lesson 02's model at long context", "",
-                  f"`helpers.reference.model.ReferenceLM` with {m['num_layers']} layers, d_model {m['d_model']}, "
-                  f"{m['num_heads']} heads, vocabulary {m['vocab_size']:,}; batch·seq = {TOKENS} tokens; forward, "
-                  "backward and fused AdamW under bf16 autocast. Median of 5 steps after 2 warm-up steps "
-                  "(`training_step_stats` in the lesson); peak memory from `torch.cuda.max_memory_allocated`.", "",
-                  "| context | batch | " + " | ".join(INTEGRATION_BACKENDS) + " |", "|---" * (2 + len(INTEGRATION_BACKENDS)) + "|"]
+                  f"`helpers.reference.model.ReferenceLM` with {m['num_layers']} layers, d_model "
+                  f"{m['d_model']}, {m['num_heads']} heads, vocabulary {m['vocab_size']:,}; "
+                  f"batch·seq = {TOKENS} tokens; forward, "
+                  "backward and fused AdamW under bf16 autocast. Median of 5 steps after 2 warm-up "
+                  "steps (`training_step_stats` in the lesson); peak memory from "
+                  "`torch.cuda.max_memory_allocated`.", "",
+                  "| context | batch | " + " | ".join(INTEGRATION_BACKENDS) + " |",
+                  "|---" * (2 + len(INTEGRATION_BACKENDS)) + "|"]
         by_seq = {}
         for seq, backend, ms, gb in integration:
-            by_seq.setdefault(seq, {})[backend] = "out of memory" if ms is None else f"{ms:.1f} ms, {gb:.1f} GB"
+            cell = "out of memory" if ms is None else f"{ms:.1f} ms, {gb:.1f} GB"
+            by_seq.setdefault(seq, {})[backend] = cell
         for seq, cells in by_seq.items():
-            lines.append(f"| {seq} | {max(1, TOKENS // seq)} | " + " | ".join(cells.get(b, "") for b in INTEGRATION_BACKENDS) + " |")
+            lines.append(f"| {seq} | {max(1, TOKENS // seq)} | "
+                         + " | ".join(cells.get(b, "") for b in INTEGRATION_BACKENDS) + " |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n\n" + attempts)
 
 
 
 def print_autotune_timings(top=None):
-    """The configs the autotuner timed for the last key it tuned (ms): the raw material for tuning."""
+    """The configs the autotuner timed for the last key it tuned (ms): the raw material for
+    tuning."""
     for kernel in fast.AUTOTUNED:
         timings = getattr(kernel, "configs_timings", None) or {}
-        ranked = sorted(timings.items(), key=lambda ct: ct[1][0] if isinstance(ct[1], list) else ct[1])
+        ranked = sorted(timings.items(), key=lambda ct: ct[1][0] if isinstance(ct[1], list)
+                        else ct[1])
         for cfg, t in ranked[:top]:
             t = t[0] if isinstance(t, list) else t
             print(f"autotune {kernel.fn.__name__:16s} {t:8.4f} ms  {cfg}", flush=True)
@@ -297,22 +325,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="correctness and headline only")
     parser.add_argument("--headline-only", action="store_true",
-                        help="SDPA (cuDNN) and ours (with --variants: each variant, checked against "
-                             "SDPA) at the headline; no other checks, sweep or integration")
+                        help="SDPA (cuDNN) and ours (with --variants: each variant, checked "
+                             "against SDPA) at the headline; no other checks, sweep or integration")
     parser.add_argument("--seqs", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--sweep-impls", nargs="*", default=None,
                         help="time only these implementations in the sweep (default: all)")
     parser.add_argument("--variants", action="store_true",
                         help="also check and time the fast kernel's FAST_VARIANTS at the headline")
-    parser.add_argument("--repeats", type=int, default=2, help="headline repeats of SDPA and ours: fast")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="headline repeats of SDPA and ours: fast")
     parser.add_argument("--out", default="benchmarks/results/flash_attention.md")
     parser.add_argument("--json", default=None, help="also dump raw results here")
-    parser.add_argument("--integration-seqs", type=int, nargs="*", default=[2048, 4096, 8192, 16384],
+    parser.add_argument("--integration-seqs", type=int, nargs="*",
+                        default=[2048, 4096, 8192, 16384],
                         help="contexts of the end-to-end training-step comparison (none: skip it)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
-        raise SystemExit("benchmarks/flash_attention.py needs a CUDA GPU (tests run on CPU: pytest grader/tests/test_flash_attention.py)")
+        raise SystemExit("benchmarks/flash_attention.py needs a CUDA GPU (tests run on CPU: pytest "
+                         "grader/tests/test_flash_attention.py)")
 
     argv = sys.argv[1:]  # the command line as run, less where it wrote
     argv = [a for i, a in enumerate(argv)
@@ -331,7 +362,8 @@ def main():
             try:
                 errs = max_errors(fn, HEADLINE, sdpa_flash)  # (compiles and autotunes)
             except Exception as e:  # one broken variant must not stop the others
-                variant_headline[name] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
+                first = str(e).splitlines()[0][:120]
+                variant_headline[name] = f"failed: {type(e).__name__}: {first}"
                 print(f"headline {name:28s} {variant_headline[name]}", flush=True)
                 continue
             variant_checks.append((shape_label(HEADLINE), name, "SDPA (flash)", errs))
@@ -351,7 +383,8 @@ def main():
     env["fast"] = f"{FAST['variant']}: {FAST['options']}"
     checks = variant_checks if args.headline_only else check_correctness(impls) + variant_checks
 
-    headline_impls = [n for n in impls if not (n.startswith("naive") and naive_bytes(**HEADLINE) > NAIVE_MEMORY_LIMIT)]
+    headline_impls = [n for n in impls if not (n.startswith("naive")
+                                               and naive_bytes(**HEADLINE) > NAIVE_MEMORY_LIMIT)]
     if args.headline_only:  # the baseline to beat, in the same run
         headline_impls = ["SDPA (cuDNN)"] + ([] if args.variants else ["ours: fast"])
     headline = {}
@@ -362,7 +395,8 @@ def main():
     (q, k, v), do = make_inputs(**HEADLINE)
 
     def fwd_bwd(fn):
-        return do_bench(lambda: torch.autograd.grad(fn(q, k, v, True), (q, k, v), do), warmup=10, rep=200, return_mode="median")
+        return do_bench(lambda: torch.autograd.grad(fn(q, k, v, True), (q, k, v), do), warmup=10,
+                        rep=200, return_mode="median")
 
     for _ in range(args.repeats):  # interleaved repeats: the spread says what difference is noise
         for name in ("SDPA (flash)", "SDPA (cuDNN)", "ours: fast", *FAST_VARIANTS):
@@ -376,11 +410,12 @@ def main():
     headline.update(variant_headline)
     for name, ts in variants.items():
         print(f"repeat {name:30s} " + " ".join(f"{t:.3f}" for t in ts), flush=True)
-    del q, k, v, do
+    q = k = v = do = None  # free the headline inputs (fwd_bwd is not called again)
 
     integration = integration_rows(args.integration_seqs)
     sweep = []
-    write_markdown(args.out, env, headline, checks, sweep, variants, integration)  # again after each shape below
+    # again after each shape below
+    write_markdown(args.out, env, headline, checks, sweep, variants, integration)
     if not (args.quick or args.headline_only):
         for shape in sweep_shapes(args.seqs, args.dims):
             res = {}
@@ -394,14 +429,16 @@ def main():
                 if name == "ours: fast":
                     print_autotune_timings(top=3)
             sweep.append((shape, res))
-            print(shape_label(shape), {n: fmt(r, shape, "fwd+bwd") for n, r in res.items()}, flush=True)
+            print(shape_label(shape), {n: fmt(r, shape, "fwd+bwd") for n, r in res.items()},
+                  flush=True)
             write_markdown(args.out, env, headline, checks, sweep, variants, integration)
     print(f"wrote {args.out}")
     if args.json:
         chosen = {k.fn.__name__: {str(key): str(cfg) for key, cfg in k.cache.items()}
                   for k in fast.AUTOTUNED}
-        Path(args.json).write_text(json.dumps(dict(env=env, headline=headline, checks=checks, variants=variants,
-                                                   sweep=sweep, integration=integration, autotuned=chosen),
+        Path(args.json).write_text(json.dumps(dict(env=env, headline=headline, checks=checks,
+                                                   variants=variants, sweep=sweep,
+                                                   integration=integration, autotuned=chosen),
                                               indent=1, default=str))
     print("\nheadline fwd+bwd ms: " + ", ".join(
         f"{n} {t['fwd+bwd']:.3f}" for n, t in headline.items() if not isinstance(t, str)))

@@ -92,7 +92,8 @@ def make_step(model, cfg, batch, variant):
 
         def forward_loss(x, y):
             h = body(x)
-            return ChunkedLinearCE.apply(h.reshape(-1, h.shape[-1]), model.lm_head.weight, y.reshape(-1),
+            return ChunkedLinearCE.apply(h.reshape(-1, h.shape[-1]), model.lm_head.weight,
+                                         y.reshape(-1),
                                          variant["chunked"])
     else:
         def forward_loss(x, y):
@@ -135,7 +136,8 @@ def category(name):
     n = name.lower()
     if any(k in n for k in ("flash", "fmha", "cudnn", "attention", "sdpa")) and "gemm" not in n:
         return "attention"
-    if any(k in n for k in ("gemm", "nvjet", "cutlass", "sm90_xmma", "ampere_", "sm80_xmma", "cublas")):
+    if any(k in n
+           for k in ("gemm", "nvjet", "cutlass", "sm90_xmma", "ampere_", "sm80_xmma", "cublas")):
         return "matmul"
     if "adam" in n or "multi_tensor" in n or "foreach" in n:
         return "optimizer"
@@ -181,19 +183,24 @@ def main():
     fpt = flops_per_token(cfg)
     peak = 989e12
     ceiling = matmul_tflops("cuda")
-    print(f"{torch.cuda.get_device_name()} torch {torch.__version__}; matmul 8192^3 {ceiling:.0f} TFLOP/s")
-    results = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "matmul_tflops": ceiling,
+    print(f"{torch.cuda.get_device_name()} torch {torch.__version__}; "
+          f"matmul 8192^3 {ceiling:.0f} TFLOP/s")
+    results = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+               "matmul_tflops": ceiling,
                "variants": {}}
     variants = {
         "baseline (compiled, SDPA default)": dict(chunked=0, cudnn=False),
         "cuDNN attention": dict(chunked=0, cudnn=True),
-        "cuDNN attention (sdpa_kernel in the graph)": dict(chunked=0, cudnn=False, backend="sdpa_cudnn"),
+        "cuDNN attention (sdpa_kernel in the graph)": dict(chunked=0, cudnn=False,
+                                                           backend="sdpa_cudnn"),
         "chunked head+CE (8 chunks)": dict(chunked=8, cudnn=False),
         "cuDNN attention + chunked head+CE": dict(chunked=8, cudnn=True),
         "FlashAttention-2 backend only": dict(chunked=0, cudnn=False, flash_only=True),
         "bf16 residual stream": dict(chunked=0, cudnn=False, bf16_residual=True),
-        "bf16 residual stream + CUDA graphs": dict(chunked=0, cudnn=False, bf16_residual=True, mode="reduce-overhead"),
-        "6 heads of 128 (bf16 residual stream)": dict(chunked=0, cudnn=False, heads=6, bf16_residual=True),
+        "bf16 residual stream + CUDA graphs": dict(chunked=0, cudnn=False, bf16_residual=True,
+                                                   mode="reduce-overhead"),
+        "6 heads of 128 (bf16 residual stream)": dict(chunked=0, cudnn=False, heads=6,
+                                                      bf16_residual=True),
         "baseline again": dict(chunked=0, cudnn=False),
     }
     only = os.environ.get("ONLY")
@@ -222,7 +229,7 @@ def main():
             if label.startswith("baseline (") or label == "bf16 residual stream":
                 entry["breakdown"], entry["top"] = breakdown(step, label)
             results["variants"][label] = entry
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             print(f"-- {label}: failed: {type(err).__name__}: {str(err)[:400]}", flush=True)
             results["variants"][label] = {"error": f"{type(err).__name__}: {str(err)[:400]}"}
         del model

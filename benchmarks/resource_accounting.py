@@ -39,18 +39,27 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.sections import write_sections  # noqa: E402
 from helpers import hardware  # noqa: E402
-from helpers.reference import resource_accounting as acc  # noqa: E402
 from helpers.env import resolve_device  # noqa: E402
+from helpers.profiling import (  # noqa: E402
+    checkpointed_forward,
+    loss_fn,
+    make_train_step,
+    measure_ceilings,
+    peak_memory,
+    saved_tensor_bytes,
+    state_bytes,
+)
+from helpers.reference import resource_accounting as acc  # noqa: E402
 from helpers.reference.model import ModelConfig, ReferenceLM  # noqa: E402
-from helpers.profiling import (checkpointed_forward, loss_fn, make_train_step, measure_ceilings,  # noqa: E402
-                               peak_memory, saved_tensor_bytes, state_bytes)
 
 RESULTS = REPO / "benchmarks" / "results" / "resource_accounting.md"
 MiB = 2**20
 CONFIGS = {
-    "cpu": (ModelConfig(vocab_size=1024, context_length=128, d_model=128, num_layers=2, num_heads=4, d_ff=320), 8),
+    "cpu": (ModelConfig(vocab_size=1024, context_length=128, d_model=128, num_layers=2, num_heads=4,
+                        d_ff=320), 8),
     "tinystories": (ModelConfig(), 64),  # lesson 02's full-scale model, 22.7M parameters
-    "125M": (ModelConfig(vocab_size=32_000, context_length=1024, d_model=768, num_layers=12, num_heads=12,
+    "125M": (ModelConfig(vocab_size=32_000, context_length=1024, d_model=768, num_layers=12,
+                         num_heads=12,
                          d_ff=2048), 16),
 }
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -69,8 +78,10 @@ def harness_rows(device: str, repeats: int) -> list[str]:
     t0 = time.perf_counter(); a @ b; warm = time.perf_counter() - t0  # noqa: E702
     r = acc.benchmark(lambda: a @ b, warmup=3, repeats=repeats, sync=sync_for(device))
     name = f"{n}³ {str(dtype)[6:]} matmul"
-    return [f"| {name} | naive: first call, no sync | {cold * 1e3:.3f} | {flops / cold / 1e12:.3g} |",
-            f"| {name} | naive: second call, no sync | {warm * 1e3:.3f} | {flops / warm / 1e12:.3g} |",
+    return [f"| {name} | naive: first call, no sync | {cold * 1e3:.3f} | "
+            f"{flops / cold / 1e12:.3g} |",
+            f"| {name} | naive: second call, no sync | {warm * 1e3:.3f} | "
+            f"{flops / warm / 1e12:.3g} |",
             f"| {name} | harness: median of {repeats} (min–max) | {r['median'] * 1e3:.3f} "
             f"({r['min'] * 1e3:.3f}–{r['max'] * 1e3:.3f}) | {flops / r['median'] / 1e12:.3g} |"]
 
@@ -93,7 +104,8 @@ def batch_for(cfg: ModelConfig, batch: int, device: str):
     return ids[0].to(device), ids[1].to(device)
 
 
-def mfu_rows(name: str, device: str, repeats: int, compile_model: bool, ceiling: dict, log) -> list[str]:
+def mfu_rows(name: str, device: str, repeats: int, compile_model: bool, ceiling: dict,
+             log) -> list[str]:
     cfg, batch = CONFIGS[name]
     formula = acc.training_flops(cfg, batch, cfg.context_length)
     counted = counted_step_flops(cfg, batch)
@@ -105,18 +117,21 @@ def mfu_rows(name: str, device: str, repeats: int, compile_model: bool, ceiling:
         torch._dynamo.reset()
         model = ReferenceLM(cfg).to(device)
         x, y = batch_for(cfg, batch, device)
-        step, _ = make_train_step(torch.compile(model) if compiled else model, x, y, dtype=DTYPES[dtype_name])
-        t = acc.benchmark(step, warmup=3 + 3 * compiled, repeats=repeats, sync=sync_for(device))["median"]
+        step, _ = make_train_step(torch.compile(model) if compiled else model, x, y,
+                                  dtype=DTYPES[dtype_name])
+        t = acc.benchmark(step, warmup=3 + 3 * compiled, repeats=repeats,
+                          sync=sync_for(device))["median"]
         key = "tfloat32" if dtype_name == "fp32" else "bfloat16"
         if spec is not None:
             peak, against = spec.peak_flops[key], f"{spec.name} {key} datasheet"
         else:
             peak, against = ceiling[dtype_name], f"measured {dtype_name} matmul (no datasheet)"
         mfu = acc.model_flops_utilization(cfg, batch, cfg.context_length, t, peak)
-        label = f"{dtype_name}{' autocast' if dtype_name != 'fp32' else ''}{', compiled' if compiled else ''}"
+        label = (f"{dtype_name}{' autocast' if dtype_name != 'fp32' else ''}"
+                 f"{', compiled' if compiled else ''}")
         rows.append(f"| {name} | {label} | {batch} × {cfg.context_length} | {formula / 1e9:,.1f} "
-                    f"({counted / formula:.4f}) | {t * 1e3:.1f} | {formula / t / 1e12:.3g} | {mfu:.1%} "
-                    f"| {ceiling[dtype_name] / peak:.0%} | {against} |")
+                    f"({counted / formula:.4f}) | {t * 1e3:.1f} | {formula / t / 1e12:.3g} | "
+                    f"{mfu:.1%} | {ceiling[dtype_name] / peak:.0%} | {against} |")
         log(rows[-1])
         del model, step
         if device == "cuda":
@@ -134,7 +149,8 @@ def memory_rows(name: str, device: str, log) -> list[str]:
             model = ReferenceLM(cfg).to(device)
             x, y = batch_for(cfg, batch, device)
             dtype = DTYPES[dtype_name]
-            with torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
+            with torch.autocast(torch.device(device).type, dtype=dtype,
+                                enabled=dtype != torch.float32):
                 loss, saved = saved_tensor_bytes(lambda: loss_fn(model, x, y, ck), exclude=model)
             del loss
             step, opt = make_train_step(model, x, y, dtype=dtype, checkpointing=ck)
@@ -151,10 +167,10 @@ def memory_rows(name: str, device: str, log) -> list[str]:
                 pred_saved -= batch * cfg.context_length * per_layer * dtype.itemsize
             rows.append(f"| {name} | {dtype_name}{' autocast' if dtype_name != 'fp32' else ''} | "
                         f"{'yes' if ck else 'no'} | {pred_saved / MiB:,.1f} | {saved / MiB:,.1f} | "
-                        f"{sum(pred.values()) / MiB:,.1f} | {peak / MiB:,.1f} | {peak / sum(pred.values()):.2f} | "
-                        f"{t * 1e3:.1f} |")
+                        f"{sum(pred.values()) / MiB:,.1f} | {peak / MiB:,.1f} | "
+                        f"{peak / sum(pred.values()):.2f} | {t * 1e3:.1f} |")
             log(rows[-1])
-            del model, opt, step
+            model = opt = step = None  # free them before the next configuration
             if device == "cuda":
                 torch.cuda.empty_cache()
     return rows
@@ -168,13 +184,15 @@ def autocast_rows(name: str, device: str, repeats: int, log) -> list[str]:
         model = ReferenceLM(cfg).to(device)
         x, y = batch_for(cfg, batch, device)
         dtype = DTYPES[dtype_name]
-        with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
+        with torch.no_grad(), torch.autocast(torch.device(device).type, dtype=dtype,
+                                             enabled=dtype != torch.float32):
             loss = loss_fn(model, x, y).item()
         step, _ = make_train_step(model, x, y, dtype=dtype)
         t = acc.benchmark(step, warmup=3, repeats=repeats, sync=sync_for(device))["median"]
         base = base or (t, loss)
-        rows.append(f"| {name} | {dtype_name}{' + loss scaling' if dtype_name == 'fp16' else ''} | {t * 1e3:.1f} | "
-                    f"{base[0] / t:.2f}× | {loss:.5f} | {abs(loss - base[1]):.1e} |")
+        rows.append(f"| {name} | {dtype_name}{' + loss scaling' if dtype_name == 'fp16' else ''} | "
+                    f"{t * 1e3:.1f} | {base[0] / t:.2f}× | {loss:.5f} | "
+                    f"{abs(loss - base[1]):.1e} |")
         log(rows[-1])
         del model, step
     return rows
@@ -182,8 +200,8 @@ def autocast_rows(name: str, device: str, repeats: int, log) -> list[str]:
 
 def write_section(path: Path, title: str, body: str) -> None:
     header = ("# Resource accounting (lesson 03): formulas against measurement\n\n"
-              "Generated by `python benchmarks/resource_accounting.py` (see its docstring for the method). "
-              "Model: lesson 02's `ReferenceLM`; a step is forward + backward + AdamW.\n")
+              "Generated by `python benchmarks/resource_accounting.py` (see its docstring for the "
+              "method). Model: lesson 02's `ReferenceLM`; a step is forward + backward + AdamW.\n")
     write_sections(path, header, {title: body}, order=("GPU", "CPU", "Notes"))
 
 
@@ -192,9 +210,12 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=None,
                         help="default: cpu without a GPU; tinystories and 125M with one")
-    parser.add_argument("--repeats", type=int, default=None, help="timed steps (default 20 GPU, 5 CPU)")
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (GPU only anyway)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 is steadier on a shared machine)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed steps (default 20 GPU, 5 CPU)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip torch.compile (GPU only anyway)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (1 is steadier on a shared machine)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -206,8 +227,6 @@ def main(argv=None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True  # fp32 matmuls on tensor cores (TF32)
     names = args.configs or (["tinystories", "125M"] if cuda else ["cpu"])
     repeats = args.repeats or (20 if cuda else 5)
-    lines: list[str] = []
-
     def log(msg: str) -> None:
         print(msg, flush=True)
 
@@ -223,53 +242,66 @@ def main(argv=None) -> int:
         ceiling[dtype_name], bandwidth = measure_ceilings(device, DTYPES[dtype_name])
     ceiling["fp16"] = ceiling["bf16"]
     spec = hardware.current(device)
-    ceil_line = (f"Measured here: {ceiling['fp32'] / 1e12:.3g} TFLOP/s fp32{' (TF32)' if cuda else ''} and "
-                 f"{ceiling['bf16'] / 1e12:.3g} TFLOP/s bf16 on a large matmul, {bandwidth / 1e9:,.0f} GB/s on a large "
-                 f"copy (read + write)" + (f"; datasheet ({spec.source}): {spec.peak_flops['tfloat32'] / 1e12:g} TF32, "
-                                           f"{spec.peak_flops['bfloat16'] / 1e12:g} bf16 TFLOP/s, "
-                                           f"{spec.bandwidth / 1e12:g} TB/s" if spec else "") + ".")
+    datasheet = (f"; datasheet ({spec.source}): {spec.peak_flops['tfloat32'] / 1e12:g} TF32, "
+                 f"{spec.peak_flops['bfloat16'] / 1e12:g} bf16 TFLOP/s, "
+                 f"{spec.bandwidth / 1e12:g} TB/s" if spec else "")
+    ceil_line = (f"Measured here: {ceiling['fp32'] / 1e12:.3g} TFLOP/s "
+                 f"fp32{' (TF32)' if cuda else ''} and {ceiling['bf16'] / 1e12:.3g} TFLOP/s bf16 "
+                 f"on a large matmul, {bandwidth / 1e9:,.0f} GB/s on a large copy (read + write)"
+                 + datasheet + ".")
     log(ceil_line)
     parts = {}
 
     def flush() -> None:
         cfg_lines = "\n".join(
-            f"- `{n}`: d_model {c.d_model}, {c.num_layers} layers, {c.num_heads} heads, d_ff {c.d_ff}, context "
-            f"{c.context_length}, vocab {c.vocab_size:,}, batch {b}: {sum(acc.count_parameters(c).values()) / 1e6:.1f}M "
-            f"parameters" for n, (c, b) in ((n, CONFIGS[n]) for n in names))
-        body = [f"{datetime.date.today()}: {env}; {repeats} timed steps after warm-up.", "", ceil_line, "", cfg_lines]
+            f"- `{n}`: d_model {c.d_model}, {c.num_layers} layers, {c.num_heads} heads, d_ff "
+            f"{c.d_ff}, context {c.context_length}, vocab {c.vocab_size:,}, batch {b}: "
+            f"{sum(acc.count_parameters(c).values()) / 1e6:.1f}M parameters"
+            for n, (c, b) in ((n, CONFIGS[n]) for n in names))
+        body = [f"{datetime.date.today()}: {env}; {repeats} timed steps after warm-up.", "",
+                ceil_line, "", cfg_lines]
         if "harness" in parts:
             body += ["", "### Timing harness", "",
-                     "| operation | timing | ms | TFLOP/s |", "|---|---|---|---|", *parts["harness"]]
+                     "| operation | timing | ms | TFLOP/s |", "|---|---|---|---|",
+                     *parts["harness"]]
         if parts.get("mfu"):
             body += ["", "### MFU of a training step", "",
-                     "GFLOPs per step by lesson 03's formula (in brackets: FlopCounterMode's count / the formula); "
-                     "MFU = formula FLOPs / step time / peak; ceiling = measured matmul rate / the same peak.", "",
-                     "| config | precision | batch × context | GFLOPs/step (counted/formula) | ms/step | TFLOP/s | MFU | ceiling | peak |",
+                     "GFLOPs per step by lesson 03's formula (in brackets: FlopCounterMode's count "
+                     "/ the formula); MFU = formula FLOPs / step time / peak; ceiling = measured "
+                     "matmul rate / the same peak.", "",
+                     "| config | precision | batch × context | GFLOPs/step (counted/formula) | "
+                     "ms/step | TFLOP/s | MFU | ceiling | peak |",
                      "|---|---|---|---|---|---|---|---|---|", *parts["mfu"]]
         if parts.get("memory"):
             body += ["", "### Memory: predicted vs measured", "",
-                     "Saved activations: the formula vs the bytes autograd saves in the forward pass (with "
-                     "checkpointing, the block inputs and the rest). Peak: the formula's total (parameters, "
-                     "gradients, AdamW state, activations) vs " + ("`torch.cuda.max_memory_allocated`" if cuda else
-                                                                   "the MemoryTracker estimate (CPU)") + ".", "",
-                     "| config | precision | checkpointing | saved MiB, formula | saved MiB, measured | peak MiB, formula | "
-                     "peak MiB, measured | measured / formula | ms/step |", "|---|---|---|---|---|---|---|---|---|",
+                     "Saved activations: the formula vs the bytes autograd saves in the forward "
+                     "pass (with checkpointing, the block inputs and the rest). Peak: the "
+                     "formula's total (parameters, gradients, AdamW state, activations) vs "
+                     + ("`torch.cuda.max_memory_allocated`" if cuda
+                        else "the MemoryTracker estimate (CPU)") + ".", "",
+                     "| config | precision | checkpointing | saved MiB, formula | saved MiB, "
+                     "measured | peak MiB, formula | peak MiB, measured | measured / formula | "
+                     "ms/step |",
+                     "|---|---|---|---|---|---|---|---|---|",
                      *parts["memory"]]
         if parts.get("autocast"):
-            body += ["", "### Autocast", "", "| config | precision | ms/step | speed-up | loss at init | |Δ loss| vs fp32 |",
+            body += ["", "### Autocast", "",
+                     "| config | precision | ms/step | speed-up | loss at init | "
+                     "|Δ loss| vs fp32 |",
                      "|---|---|---|---|---|---|", *parts["autocast"]]
         write_section(args.results, "GPU" if cuda else "CPU", "\n".join(body))
 
     steps = [("harness", lambda: harness_rows(device, repeats))]
     for n in names:
-        steps.append(("mfu", lambda n=n: mfu_rows(n, device, repeats, cuda and not args.no_compile, ceiling, log)))
+        steps.append(("mfu", lambda n=n: mfu_rows(n, device, repeats, cuda and not args.no_compile,
+                                                  ceiling, log)))
         steps.append(("memory", lambda n=n: memory_rows(n, device, log)))
     steps.append(("autocast", lambda: autocast_rows(names[0], device, repeats, log)))
     for key, fn in steps:
         t0 = time.perf_counter()
         try:
             parts.setdefault(key, []).extend(fn())
-        except Exception:  # noqa: BLE001 -- keep the other measurements
+        except Exception:  # keep the other measurements
             log(f"[{key}] failed:\n{traceback.format_exc()}")
         log(f"[{key}] {time.perf_counter() - t0:.1f} s")
         flush()

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_sections(path: Path, header: str, sections: dict[str, str], order: tuple[str, ...] = ()) -> None:
+def write_sections(path: Path, header: str, sections: dict[str, str],
+                   order: tuple[str, ...] = ()) -> None:
     """Write ``header`` and the ``## title`` sections of ``path`` with ``sections`` replaced or
     appended; titles in ``order`` first, in that order, then the others as they came."""
     existing: dict[str, str] = {}
@@ -17,4 +18,5 @@ def write_sections(path: Path, header: str, sections: dict[str, str], order: tup
     existing.update({title: body.strip("\n") for title, body in sections.items()})
     titles = [t for t in order if t in existing] + [t for t in existing if t not in order]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + "".join(f"\n## {t}\n\n{existing[t]}\n" for t in titles), encoding="utf-8")
+    path.write_text(header + "".join(f"\n## {t}\n\n{existing[t]}\n" for t in titles),
+                    encoding="utf-8")

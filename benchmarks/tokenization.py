@@ -90,7 +90,8 @@ def task_train(impl: str, corpus: str, out_dir: str) -> dict:
         vocab, merges = hf_train_bpe([corpus], VOCAB_SIZE, SPECIALS)
     seconds = time.perf_counter() - t0
     if impl == "ours":
-        save_tokenizer_files(vocab, merges, Path(out_dir) / "vocab.json", Path(out_dir) / "merges.txt")
+        save_tokenizer_files(vocab, merges, Path(out_dir) / "vocab.json",
+                             Path(out_dir) / "merges.txt")
     own, kids = _peak_rss_mb()
     return {"seconds": seconds, "rss_mb": own, "worker_rss_mb": kids, "merges": len(merges)}
 
@@ -133,14 +134,16 @@ def task_stream(corpus: str, tok_dir: str) -> dict:
     with open(corpus, encoding="utf-8") as f:
         for _ in tok.encode_iterable(f):
             count += 1
-    return {"tokens": count, "rss_growth_mb": _peak_rss_mb()[0] - before, "rss_mb": _peak_rss_mb()[0]}
+    return {"tokens": count, "rss_growth_mb": _peak_rss_mb()[0] - before,
+            "rss_mb": _peak_rss_mb()[0]}
 
 
 TASKS = {"_train": task_train, "_encode": task_encode, "_stream": task_stream}
 
 
 def run_task(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         cwd=REPO)
     if out.returncode != 0:
         raise RuntimeError(f"{args}: {out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -150,8 +153,10 @@ def run_task(*args: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[5, 25, 50], help="story corpus sizes in MB")
-    parser.add_argument("--code-mb", type=int, default=50, help="size of the Python-sources corpus (0: skip)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5, 25, 50],
+                        help="story corpus sizes in MB")
+    parser.add_argument("--code-mb", type=int, default=50,
+                        help="size of the Python-sources corpus (0: skip)")
     args = parser.parse_args()
     from helpers.stories import stories_path
 
@@ -168,45 +173,51 @@ def main() -> None:
             print(f"[{mb} MB] encoding ...", flush=True)
             enc = run_task("_encode", corpus, tok_dir)
             stream = run_task("_stream", corpus, tok_dir)
-        rows.append({"corpus": f"{kind} {mb} MB", "kind": kind, "mb": mb, "ours": ours, "hf": hf, "enc": enc, "stream": stream})
+        rows.append({"corpus": f"{kind} {mb} MB", "kind": kind, "mb": mb, "ours": ours, "hf": hf,
+                     "enc": enc, "stream": stream})
         print(json.dumps(rows[-1]), flush=True)
     write_report(rows)
 
 
 def write_report(rows: list[dict]) -> None:
-    import tokenizers
     import tiktoken
+    import tokenizers
 
     big = [r for r in rows if r["kind"] == "stories"][-1]
     lines = [
         "# Tokenization benchmark (lesson 01)",
         "",
-        f"Measured {date.today()} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, tokenizers {tokenizers.__version__}, tiktoken {tiktoken.__version__}, "
-        f"by `python benchmarks/tokenization.py`. Corpus: the kit's generated stories "
-        f"(`helpers.stories`, seed 0) and Python sources (stdlib, then installed packages); "
-        f"vocabulary {VOCAB_SIZE:,} with `<|endoftext|>`.",
+        f"Measured {date.today()} on {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, tokenizers "
+        f"{tokenizers.__version__}, tiktoken {tiktoken.__version__}, by `python "
+        f"benchmarks/tokenization.py`. Corpus: the kit's generated stories (`helpers.stories`, "
+        f"seed 0) and Python sources (stdlib, then installed packages); vocabulary {VOCAB_SIZE:,} "
+        f"with `<|endoftext|>`.",
         "",
         "## Training (vocab 10,000)",
         "",
-        "| corpus | ours (s) | HF tokenizers (s) | ratio | ours peak RSS (MB): main / worker | HF peak RSS (MB) | merges (ours / HF) |",
+        "| corpus | ours (s) | HF tokenizers (s) | ratio | ours peak RSS (MB): main / worker | HF "
+        "peak RSS (MB) | merges (ours / HF) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         o, h = r["ours"], r["hf"]
-        lines.append(f"| {r['corpus']} | {o['seconds']:.1f} | {h['seconds']:.1f} | {o['seconds'] / h['seconds']:.2f}x | "
-                     f"{o['rss_mb']:.0f} / {o['worker_rss_mb']:.0f} | {h['rss_mb']:.0f} | {o['merges']:,} / {h['merges']:,} |")
+        lines.append(f"| {r['corpus']} | {o['seconds']:.1f} | {h['seconds']:.1f} | "
+                     f"{o['seconds'] / h['seconds']:.2f}x | {o['rss_mb']:.0f} / "
+                     f"{o['worker_rss_mb']:.0f} | {h['rss_mb']:.0f} | {o['merges']:,} / "
+                     f"{h['merges']:,} |")
     lines += [
         "",
         "## Encoding throughput (MB/s, same vocab and merges)",
         "",
-        "| corpus | ours (1 thread) | HF `encode` (1 thread) | HF `encode_batch` (all cores) | tiktoken (1 thread) | ids equal (HF / tiktoken) |",
+        "| corpus | ours (1 thread) | HF `encode` (1 thread) | HF `encode_batch` (all cores) | "
+        "tiktoken (1 thread) | ids equal (HF / tiktoken) |",
         "|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in rows:
         e = r["enc"]
-        lines.append(f"| {r['corpus']} | {e['ours']:.1f} | {e['hf']:.1f} | {e['hf_batch']:.1f} | {e['tiktoken']:.1f} | "
-                     f"{e['hf_equal']} / {e['tiktoken_equal']} |")
+        lines.append(f"| {r['corpus']} | {e['ours']:.1f} | {e['hf']:.1f} | {e['hf_batch']:.1f} | "
+                     f"{e['tiktoken']:.1f} | {e['hf_equal']} / {e['tiktoken_equal']} |")
     lines += [
         "",
         "## Streaming memory (`encode_iterable` over the file's lines)",
@@ -216,23 +227,30 @@ def write_report(rows: list[dict]) -> None:
     ]
     for r in rows:
         s = r["stream"]
-        lines.append(f"| {r['corpus']} | {s['tokens']:,} | {s['rss_mb']:.0f} | {s['rss_growth_mb']:.1f} |")
+        lines.append(f"| {r['corpus']} | {s['tokens']:,} | {s['rss_mb']:.0f} | "
+                     f"{s['rss_growth_mb']:.1f} |")
     e, o, h = big["enc"], big["ours"], big["hf"]
     growth = [r["stream"]["rss_growth_mb"] for r in rows if r["kind"] == "stories"]
     goals = [
-        ("training within 3x of tokenizers' time", o["seconds"] <= 3 * h["seconds"], f"{o['seconds'] / h['seconds']:.2f}x"),
-        ("encoding at least as fast as tokenizers (1 thread)", e["ours"] >= e["hf"], f"{e['ours']:.1f} vs {e['hf']:.1f} MB/s"),
-        ("encoding within 4x of tiktoken", 4 * e["ours"] >= e["tiktoken"], f"{e['tiktoken'] / e['ours']:.2f}x slower"),
-        ("encode_iterable memory flat in input size", max(growth) - min(growth) < 50, f"growth {', '.join(f'{g:.0f}' for g in growth)} MB"),
+        ("training within 3x of tokenizers' time", o["seconds"] <= 3 * h["seconds"],
+         f"{o['seconds'] / h['seconds']:.2f}x"),
+        ("encoding at least as fast as tokenizers (1 thread)", e["ours"] >= e["hf"],
+         f"{e['ours']:.1f} vs {e['hf']:.1f} MB/s"),
+        ("encoding within 4x of tiktoken", 4 * e["ours"] >= e["tiktoken"],
+         f"{e['tiktoken'] / e['ours']:.2f}x slower"),
+        ("encode_iterable memory flat in input size", max(growth) - min(growth) < 50,
+         f"growth {', '.join(f'{g:.0f}' for g in growth)} MB"),
     ]
     lines += ["", f"## Goals ({big['corpus']})", "", "| goal | met | measured |", "|---|:---:|---|"]
     lines += [f"| {g} | {'yes' if ok else 'NO'} | {m} |" for g, ok, m in goals]
-    lines += ["", "Ours is pure Python: training uses parallel pre-tokenization (fork) and incremental pair "
-              "counts with a lazy heap; encoding relies on a pre-token cache. HF's `encode_batch` uses all cores. "
-              "The streaming RSS growth is the pre-token cache (one entry per distinct pre-token), not buffered "
-              "input: it follows the corpus's vocabulary, not its length. The generated stories repeat their "
-              "words more than real text does, which favours caches and incremental counts: the Python-sources "
-              "row shows a harder case.", ""]
+    lines += ["",
+              "Ours is pure Python: training uses parallel pre-tokenization (fork) and incremental "
+              "pair counts with a lazy heap; encoding relies on a pre-token cache. HF's "
+              "`encode_batch` uses all cores. The streaming RSS growth is the pre-token cache (one "
+              "entry per distinct pre-token), not buffered input: it follows the corpus's "
+              "vocabulary, not its length. The generated stories repeat their words more than real "
+              "text does, which favours caches and incremental counts: the Python-sources row "
+              "shows a harder case.", ""]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines))
     print(f"wrote {RESULTS}")

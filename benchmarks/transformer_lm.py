@@ -1,6 +1,6 @@
 """Benchmark training throughput of lesson 02's Transformer LM: a from-scratch ("student")
-model against the reference (helpers/reference/model.py), eager and under torch.compile; optionally a
-short full-scale training run of the TinyStories-sized model.
+model against the reference (helpers/reference/model.py), eager and under torch.compile;
+optionally a short full-scale training run of the TinyStories-sized model.
 
 - What is timed: one training step, forward + backward + AdamW step (``zero_grad`` included,
   no gradient clipping), on a fixed batch of random token ids. Median over the timed steps
@@ -81,7 +81,8 @@ class Linear(nn.Module):
     def __init__(self, d_in: int, d_out: int):
         super().__init__()
         std = math.sqrt(2 / (d_in + d_out))
-        self.weight = nn.Parameter(nn.init.trunc_normal_(torch.empty(d_out, d_in), 0, std, -3 * std, 3 * std))
+        weight = nn.init.trunc_normal_(torch.empty(d_out, d_in), 0, std, -3 * std, 3 * std)
+        self.weight = nn.Parameter(weight)
 
     def forward(self, x):  # (..., d_in) -> (..., d_out)
         return torch.einsum("...i,oi->...o", x, self.weight)
@@ -111,7 +112,8 @@ class RMSNorm(nn.Module):
 class SwiGLU(nn.Module):
     def __init__(self, d_model: int, d_ff: int):
         super().__init__()
-        self.w1, self.w2, self.w3 = Linear(d_model, d_ff), Linear(d_ff, d_model), Linear(d_model, d_ff)
+        self.w1, self.w3 = Linear(d_model, d_ff), Linear(d_model, d_ff)
+        self.w2 = Linear(d_ff, d_model)
 
     def forward(self, x):
         a = self.w1(x)
@@ -134,14 +136,16 @@ class Attention(nn.Module):
     def forward(self, x, cos, sin):
         b, s, d = x.shape
         h = self.num_heads
-        q, k, v = (p(x).view(b, s, h, d // h).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
+        q, k, v = (p(x).view(b, s, h, d // h).transpose(1, 2)
+                   for p in (self.q_proj, self.k_proj, self.v_proj))
 
         def rope(t):  # (batch, heads, seq, d_head), pairs (2i, 2i+1)
             t0, t1 = t[..., 0::2], t[..., 1::2]
             return torch.stack((t0 * cos - t1 * sin, t0 * sin + t1 * cos), -1).flatten(-2)
 
         q, k = rope(q), rope(k)
-        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(d // h)  # (batch, heads, seq, seq)
+        # (batch, heads, seq, seq)
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k) / math.sqrt(d // h)
         mask = torch.ones(s, s, dtype=torch.bool, device=x.device).tril()
         probs = softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
         out = torch.einsum("bhqk,bhkd->bhqd", probs, v)
@@ -191,13 +195,14 @@ def student_model(cfg: ModelConfig) -> tuple[nn.Module, str]:
 
             nb = load_notebook(SOLUTION)
             fields = {k: getattr(cfg, k) for k in ("vocab_size", "context_length", "d_model",
-                                                    "num_layers", "num_heads", "d_ff", "rope_theta")}
+                                                   "num_layers", "num_heads", "d_ff",
+                                                   "rope_theta")}
             try:
                 model = nb.TransformerLM(**fields)
             except TypeError:
                 model = nb.TransformerLM(cfg)
             return model, "student (lesson 02 notebook)"
-        except Exception as err:  # noqa: BLE001 -- any failure: fall back, and say why
+        except Exception as err:  # any failure: fall back, and say why
             why = f"notebook not loadable here ({type(err).__name__}: {err})"[:120]
     return StudentStyleLM(cfg), f"student-style stand-in ({why})"
 
@@ -225,7 +230,8 @@ def peak_bf16(device: str) -> tuple[str, float | None]:
 
 
 def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str, dtype,
-               warmup: int, steps: int, compile_model: bool, compile_mode: str | None = None) -> dict:
+               warmup: int, steps: int, compile_model: bool,
+               compile_mode: str | None = None) -> dict:
     """Median seconds of a training step (fwd + bwd + AdamW), and peak GPU memory."""
     opt = make_optimizer(model.parameters(), lr=1e-4)
 
@@ -236,14 +242,16 @@ def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str,
     if compile_model:  # model + loss in one graph, as helpers.training.train(compile=True) does
         forward_loss = torch.compile(forward_loss, mode=compile_mode)
     g = torch.Generator(device="cpu").manual_seed(0)
-    ids = torch.randint(0, cfg.vocab_size, (batch_size, cfg.context_length + 1), generator=g).to(device)
+    ids = torch.randint(0, cfg.vocab_size, (batch_size, cfg.context_length + 1),
+                        generator=g).to(device)
     x, y = ids[:, :-1], ids[:, 1:]
     cuda = device.startswith("cuda")
 
     def step():
         if compile_mode == "reduce-overhead":  # CUDA graphs: a new step may reuse the last's memory
             torch.compiler.cudagraph_mark_step_begin()
-        with torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype != torch.float32):
+        with torch.autocast(device_type=torch.device(device).type, dtype=dtype,
+                            enabled=dtype != torch.float32):
             loss = forward_loss(x, y)
         loss.backward()
         opt.step()
@@ -271,7 +279,8 @@ def time_steps(model: nn.Module, batch_size: int, cfg: ModelConfig, device: str,
     if cuda:
         torch.cuda.synchronize()
         times = [s.elapsed_time(e) / 1e3 for s, e in times]
-    return {"step_s": statistics.median(times), "spread": (min(times), max(times)), "warmup_s": warm_s,
+    return {"step_s": statistics.median(times), "spread": (min(times), max(times)),
+            "warmup_s": warm_s,
             "peak_gb": torch.cuda.max_memory_allocated() / 1e9 if cuda else None}
 
 
@@ -283,7 +292,7 @@ def check_agreement(student: nn.Module, reference: nn.Module, cfg: ModelConfig, 
         with torch.no_grad():
             a, b = student(ids).float(), reference(ids).float()
         return f"{(a - b).abs().max().item():.1e}"
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         return f"not compared ({type(err).__name__})"
 
 
@@ -296,7 +305,8 @@ def fuse_projections(model: ReferenceLM) -> ReferenceLM:
 
         def attn_forward(x, cos, sin, attn=attn):
             w = torch.cat((attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight))
-            q, k, v = F.linear(x, w).unflatten(-1, (3, attn.num_heads, attn.d_head)).permute(2, 0, 3, 1, 4)
+            q, k, v = F.linear(x, w).unflatten(-1, (3, attn.num_heads,
+                                                    attn.d_head)).permute(2, 0, 3, 1, 4)
             out = _backend(attn.attn_backend)(apply_rope(q, cos, sin), apply_rope(k, cos, sin), v)
             return attn.output_proj(out.transpose(1, 2).flatten(-2))
 
@@ -308,7 +318,8 @@ def fuse_projections(model: ReferenceLM) -> ReferenceLM:
     return model
 
 
-def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_size: int | None = None,
+def bench_config(name: str, device: str, warmup: int, steps: int, log,
+                 batch_size: int | None = None,
                  only: str | None = None, compile_mode: str | None = None,
                  fused: bool = False, autocast_residual: bool = False) -> list[dict]:
     spec = CONFIGS[name]
@@ -359,15 +370,17 @@ def bench_config(name: str, device: str, warmup: int, steps: int, log, batch_siz
         tokens_per_s = b * cfg.context_length / r["step_s"]
         flops = flops_per_token(cfg) * tokens_per_s
         gpu, peak = peak_bf16(device)
-        row = dict(config=name, implementation=label, batch_size=b, context_length=cfg.context_length,
+        row = dict(config=name, implementation=label, batch_size=b,
+                   context_length=cfg.context_length,
                    params=matmul_params(cfg)[0], matmul_params=matmul_params(cfg)[1],
-                   step_ms=r["step_s"] * 1e3, min_ms=r["spread"][0] * 1e3, max_ms=r["spread"][1] * 1e3,
+                   step_ms=r["step_s"] * 1e3, min_ms=r["spread"][0] * 1e3,
+                   max_ms=r["spread"][1] * 1e3,
                    tokens_per_s=tokens_per_s, tflops=flops / 1e12,
                    mfu=flops / peak if peak else None, warmup_s=r["warmup_s"], peak_gb=r["peak_gb"],
                    agreement=agreement if "student" in label else "")
         rows.append(row)
-        log(f"[{name}] {label}: batch {b}, {row['step_ms']:.1f} ms/step, {tokens_per_s:,.0f} tokens/s, "
-            f"{row['tflops']:.3g} TFLOP/s" + (f", MFU {row['mfu']:.1%}" if peak else "")
+        log(f"[{name}] {label}: batch {b}, {row['step_ms']:.1f} ms/step, {tokens_per_s:,.0f} "
+            f"tokens/s, {row['tflops']:.3g} TFLOP/s" + (f", MFU {row['mfu']:.1%}" if peak else "")
             + f" (warm-up {r['warmup_s']:.0f} s)")
         if cuda:
             torch.cuda.empty_cache()
@@ -394,34 +407,41 @@ def matmul_tflops(device: str) -> float | None:
 # ---------------------------------------------------------------------------------------------
 # Full-scale training (TinyStories-sized model on a tokenized corpus)
 # ---------------------------------------------------------------------------------------------
-def train_run(corpus_dir: Path, minutes: float, tokens_per_s: float | None, device: str, out_dir: Path,
+def train_run(corpus_dir: Path, minutes: float, tokens_per_s: float | None, device: str,
+              out_dir: Path,
               log) -> dict:
     from helpers.data import load_tokens
     from helpers.reference.generation import generate
     from helpers.training import TrainConfig, train
 
-    train_data, valid_data = load_tokens(corpus_dir / "train.bin"), load_tokens(corpus_dir / "valid.bin")
+    train_data = load_tokens(corpus_dir / "train.bin")
+    valid_data = load_tokens(corpus_dir / "valid.bin")
     model_cfg = CONFIGS["tinystories"]["model"]
     batch_size = CONFIGS["tinystories"]["batch_size"]
     tokens_per_step = batch_size * model_cfg.context_length
     rate = (tokens_per_s or 2e5) * 0.85  # evaluation and logging take some time
     num_steps = max(100, int(minutes * 60 * rate / tokens_per_step) // 100 * 100)
-    cfg = TrainConfig(batch_size=batch_size, context_length=model_cfg.context_length, num_steps=num_steps,
+    cfg = TrainConfig(batch_size=batch_size, context_length=model_cfg.context_length,
+                      num_steps=num_steps,
                       lr=3e-3, min_lr=3e-4, warmup_steps=max(50, num_steps // 20), weight_decay=0.1,
                       eval_every=max(1, num_steps // 10), eval_batches=20, log_every=50,
-                      out_dir=out_dir, device=device, dtype="bfloat16" if device.startswith("cuda") else "float32",
+                      out_dir=out_dir, device=device, dtype="bfloat16" if device.startswith("cuda")
+                      else "float32",
                       compile=True, seed=0)
     torch.manual_seed(0)
     model = ReferenceLM(model_cfg)
-    log(f"[train] {num_steps} steps of {tokens_per_step} tokens on {len(train_data):,} training tokens")
+    log(f"[train] {num_steps} steps of {tokens_per_step} tokens "
+        f"on {len(train_data):,} training tokens")
     t0 = time.perf_counter()
     history = train(model, train_data, valid_data, cfg, progress=False)
     wall = time.perf_counter() - t0
     result = dict(num_steps=num_steps, batch_size=batch_size, lr=cfg.lr, wall_s=wall,
                   train_tokens=len(train_data), valid_tokens=len(valid_data),
-                  tokens_seen=num_steps * tokens_per_step, final_valid_loss=history.final_valid_loss,
+                  tokens_seen=num_steps * tokens_per_step,
+                  final_valid_loss=history.final_valid_loss,
                   final_train_loss=history.train_loss[-1],
-                  median_tokens_per_s=statistics.median(history.tokens_per_s[1:] or history.tokens_per_s),
+                  median_tokens_per_s=statistics.median(history.tokens_per_s[1:]
+                                                        or history.tokens_per_s),
                   history=history.to_dict())
     try:
         from helpers.data import EOT
@@ -433,7 +453,7 @@ def train_run(corpus_dir: Path, minutes: float, tokens_per_s: float | None, devi
         new = generate(model, prompt, 200, temperature=0.8, top_p=0.95, eos_id=tok.token_to_id(EOT),
                        generator=torch.Generator(device="cpu").manual_seed(0))
         result["sample"] = tok.decode(prompt + new, skip_special_tokens=False)
-    except Exception as err:  # noqa: BLE001 -- a sample is a bonus
+    except Exception as err:  # a sample is a bonus
         result["sample"] = f"(no sample: {type(err).__name__}: {err})"
     log(f"[train] valid loss {result['final_valid_loss']:.3f} after {wall:.0f} s, "
         f"{result['median_tokens_per_s']:,.0f} tokens/s")
@@ -444,13 +464,15 @@ def train_run(corpus_dir: Path, minutes: float, tokens_per_s: float | None, devi
 # Results file
 # ---------------------------------------------------------------------------------------------
 def table(rows: list[dict]) -> str:
-    lines = ["| config | implementation | batch × context | step ms (min–max) | tokens/s | TFLOP/s | MFU | peak GB |",
+    lines = ["| config | implementation | batch × context | step ms (min–max) | tokens/s | TFLOP/s "
+             "| MFU | peak GB |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "–"
         gb = f"{r['peak_gb']:.1f}" if r["peak_gb"] is not None else "–"
-        lines.append(f"| {r['config']} | {r['implementation']} | {r['batch_size']} × {r['context_length']} | "
-                     f"{r['step_ms']:.1f} ({r['min_ms']:.1f}–{r['max_ms']:.1f}) | {r['tokens_per_s']:,.0f} | "
+        lines.append(f"| {r['config']} | {r['implementation']} | {r['batch_size']} × "
+                     f"{r['context_length']} | {r['step_ms']:.1f} "
+                     f"({r['min_ms']:.1f}–{r['max_ms']:.1f}) | {r['tokens_per_s']:,.0f} | "
                      f"{r['tflops']:.3g} | {mfu} | {gb} |")
     return "\n".join(lines)
 
@@ -460,20 +482,22 @@ def config_lines(names) -> str:
     for n in names:
         c, b = CONFIGS[n]["model"], CONFIGS[n]["batch_size"]
         total, mm = matmul_params(c)
-        out.append(f"- `{n}`: d_model {c.d_model}, {c.num_layers} layers, {c.num_heads} heads, d_ff {c.d_ff}, "
-                   f"context {c.context_length}, vocab {c.vocab_size:,}, batch {b}: {total / 1e6:.1f}M parameters "
-                   f"({mm / 1e6:.1f}M in matrix products), {flops_per_token(c) / 1e6:.0f} MFLOP per token")
+        out.append(f"- `{n}`: d_model {c.d_model}, {c.num_layers} layers, {c.num_heads} heads, "
+                   f"d_ff {c.d_ff}, context {c.context_length}, vocab {c.vocab_size:,}, batch {b}: "
+                   f"{total / 1e6:.1f}M parameters ({mm / 1e6:.1f}M in matrix products), "
+                   f"{flops_per_token(c) / 1e6:.0f} MFLOP per token")
     return "\n".join(out)
 
 
 def write_results(path: Path, sections: dict[str, str]) -> None:
     """Replace (or append) the ``## heading`` sections given; keep the others."""
     header = ("# Transformer LM training throughput (lesson 02)\n\n"
-              "Generated by `python benchmarks/transformer_lm.py` (see its docstring for the method). "
-              "One training step = forward + backward + AdamW on one batch; medians over steps after "
-              "warm-up. FLOPs per token = 6·N + 6·num_layers·context_length·d_model (N: parameters in "
-              "matrix products, i.e. all but the token embeddings; the second term is causal attention). "
-              "MFU = FLOPs per token × tokens/s / peak dense bf16 FLOP/s (H100 SXM and H200: 989 TFLOP/s).\n")
+              "Generated by `python benchmarks/transformer_lm.py` (see its docstring for the "
+              "method). One training step = forward + backward + AdamW on one batch; medians over "
+              "steps after warm-up. FLOPs per token = 6·N + 6·num_layers·context_length·d_model "
+              "(N: parameters in matrix products, i.e. all but the token embeddings; the second "
+              "term is causal attention). MFU = FLOPs per token × tokens/s / peak dense bf16 "
+              "FLOP/s (H100 SXM and H200: 989 TFLOP/s).\n")
     write_sections(path, header, sections, order=("CPU", "GPU", "Full-scale training", "Notes"))
 
 
@@ -483,22 +507,28 @@ def main(argv=None) -> int:
                         help="default: cpu without a GPU, tinystories and 125M with one")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 20 GPU, 5 CPU)")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the configs' batch size")
-    parser.add_argument("--only", default=None, help="time only implementations whose label contains this")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps (default 20 GPU, 5 CPU)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="override the configs' batch size")
+    parser.add_argument("--only", default=None,
+                        help="time only implementations whose label contains this")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads (torch.set_num_threads); 1 is steadier on a busy machine")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--json", type=Path, default=None, help="also write raw numbers here")
     parser.add_argument("--fused-projections", action="store_true",
-                        help="also time the reference with q/k/v and w1/w3 fused into one matmul each")
+                        help="also time the reference with q/k/v and w1/w3 fused into one "
+                             "matmul each")
     parser.add_argument("--bf16-residual", action="store_true",
-                        help="also time the reference with its residual stream in bf16 (autocast_residual; "
-                             "always on a GPU)")
+                        help="also time the reference with its residual stream in bf16 "
+                             "(autocast_residual; always on a GPU)")
     parser.add_argument("--compile-mode", default=None,
-                        help="also time torch.compile with this mode (e.g. max-autotune-no-cudagraphs)")
+                        help="also time torch.compile with this mode "
+                             "(e.g. max-autotune-no-cudagraphs)")
     parser.add_argument("--train-minutes", type=float, default=0.0)
-    parser.add_argument("--corpus", type=Path, default=None, help="folder with train.bin, valid.bin, vocab.json, merges.txt")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="folder with train.bin, valid.bin, vocab.json, merges.txt")
     parser.add_argument("--train-out", type=Path, default=Path("build/transformer_lm_train"))
     args = parser.parse_args(argv)
 
@@ -517,9 +547,12 @@ def main(argv=None) -> int:
         log_lines.append(msg)
 
     gpu, peak = peak_bf16(device)
-    env = (f"torch {torch.__version__}, {gpu}" + (f" ({torch.cuda.get_device_properties(0).multi_processor_count} SMs)"
-                                                 if cuda else f", {torch.get_num_threads()} threads, "
-                                                 f"load average {os.getloadavg()[0]:.1f}"))
+    if cuda:
+        env = (f"torch {torch.__version__}, {gpu} "
+               f"({torch.cuda.get_device_properties(0).multi_processor_count} SMs)")
+    else:
+        env = (f"torch {torch.__version__}, {gpu}, {torch.get_num_threads()} threads, "
+               f"load average {os.getloadavg()[0]:.1f}")
     log(f"device: {device}: {env}")
     ceiling = matmul_tflops(device)
     if ceiling:
@@ -530,11 +563,13 @@ def main(argv=None) -> int:
 
     def flush(extra: dict[str, str] | None = None):
         body = (f"{datetime.date.today()}: {env}"
-                + (f"; bf16 autocast, fused AdamW; measured bf16 matmul 8192³: {ceiling:.0f} TFLOP/s"
+                + (f"; bf16 autocast, fused AdamW; "
+                   f"measured bf16 matmul 8192³: {ceiling:.0f} TFLOP/s"
                    if ceiling else "; float32") + f"; {steps} timed steps after warm-up.\n\n"
                 + config_lines(names) + "\n\n" + table(rows) + "\n\n"
                 + "Student vs reference, max |logits difference| with the same weights (float32): "
-                + ", ".join(f"{r['config']}: {r['agreement']}" for r in rows if r["agreement"]) + ".")
+                + ", ".join(f"{r['config']}: {r['agreement']}" for r in rows
+                            if r["agreement"]) + ".")
         write_results(args.results, {section: body, **(extra or {})})
         if args.json:
             args.json.write_text(json.dumps(raw, indent=1, default=str))
@@ -542,8 +577,9 @@ def main(argv=None) -> int:
     for name in names:
         try:
             rows += bench_config(name, device, args.warmup, steps, log, args.batch_size, args.only,
-                                 args.compile_mode, args.fused_projections, args.bf16_residual or cuda)
-        except Exception:  # noqa: BLE001 -- keep the other configs' numbers
+                                 args.compile_mode, args.fused_projections, args.bf16_residual
+                                 or cuda)
+        except Exception:  # keep the other configs' numbers
             log(f"[{name}] failed:\n{traceback.format_exc()}")
         flush()
 
@@ -551,29 +587,32 @@ def main(argv=None) -> int:
         measured = next((r["tokens_per_s"] for r in rows if r["config"] == "tinystories"
                          and r["implementation"] == "reference (torch.compile)"), None)
         try:
-            result = train_run(args.corpus, args.train_minutes, measured, device, args.train_out, log)
+            result = train_run(args.corpus, args.train_minutes, measured, device, args.train_out,
+                               log)
             raw["train"] = result
             h = result["history"]
             best = min(((s, v) for s, v in zip(h["step"], h["valid_loss"]) if v is not None),
                        key=lambda sv: sv[1], default=(0, math.nan))
-            curve = ", ".join(f"{s}: {v:.3f}" for s, v in zip(h["step"], h["valid_loss"]) if v is not None)
-            body = (f"{datetime.date.today()}: {env}. `helpers.training.train` on the TinyStories-sized "
-                    f"`ReferenceLM` ({config_lines(['tinystories'])[2:]}), torch.compile, bf16 autocast, "
-                    f"AdamW lr {result['lr']} (cosine to 1/10, warm-up 5%), weight decay 0.1, seed 0; "
-                    f"data: the kit's generated 50 MB stories (`python -m helpers.stories --mb 50`), "
-                    f"10,000-token BPE, {result['train_tokens']:,} training and {result['valid_tokens']:,} "
-                    f"validation tokens.\n\n"
-                    f"- {result['num_steps']:,} steps, {result['tokens_seen'] / 1e6:.0f}M tokens "
-                    f"({result['tokens_seen'] / result['train_tokens']:.1f} epochs) in {result['wall_s']:.0f} s "
-                    f"(compilation and evaluation included)\n"
-                    f"- median training throughput {result['median_tokens_per_s']:,.0f} tokens/s\n"
-                    f"- final validation loss **{result['final_valid_loss']:.3f}** (train {result['final_train_loss']:.3f}); "
-                    f"best {best[1]:.3f} at step {best[0]:,}\n"
-                    f"- validation loss by step: {curve}\n\n"
-                    f"Sample (prompt \"Once upon a time\", temperature 0.8, top_p 0.95):\n\n"
+            curve = ", ".join(f"{s}: {v:.3f}" for s, v in zip(h["step"], h["valid_loss"])
+                              if v is not None)
+            body = (f"{datetime.date.today()}: {env}. `helpers.training.train` on the "
+                    f"TinyStories-sized `ReferenceLM` ({config_lines(['tinystories'])[2:]}), "
+                    f"torch.compile, bf16 autocast, AdamW lr {result['lr']} (cosine to 1/10, "
+                    f"warm-up 5%), weight decay 0.1, seed 0; data: the kit's generated 50 MB "
+                    f"stories (`python -m helpers.stories --mb 50`), 10,000-token BPE, "
+                    f"{result['train_tokens']:,} training and {result['valid_tokens']:,} "
+                    f"validation tokens.\n\n- {result['num_steps']:,} steps, "
+                    f"{result['tokens_seen'] / 1e6:.0f}M tokens "
+                    f"({result['tokens_seen'] / result['train_tokens']:.1f} epochs) in "
+                    f"{result['wall_s']:.0f} s (compilation and evaluation included)\n- median "
+                    f"training throughput {result['median_tokens_per_s']:,.0f} tokens/s\n- final "
+                    f"validation loss **{result['final_valid_loss']:.3f}** (train "
+                    f"{result['final_train_loss']:.3f}); best {best[1]:.3f} at step {best[0]:,}\n- "
+                    f"validation loss by step: {curve}\n\nSample (prompt \"Once upon a time\", "
+                    f"temperature 0.8, top_p 0.95):\n\n"
                     + "\n".join("> " + line for line in result["sample"].splitlines()))
             flush({"Full-scale training": body})
-        except Exception:  # noqa: BLE001
+        except Exception:
             log(f"[train] failed:\n{traceback.format_exc()}")
     print()
     print(table(rows))

@@ -106,7 +106,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
                    help="a Slurm parameter for submitit, e.g. partition=cpu (repeatable)")
 
-    p = command("release", "build a lesson's student bundle (build/release/) and check it for leaks")
+    p = command("release",
+                "build a lesson's student bundle (build/release/) and check it for leaks")
     p.add_argument("lesson", metavar="LESSON", help=lessons_help.replace("; default: all", ""))
     p.add_argument("--out", type=Path, help="directory for the bundle (default: build/release)")
 
@@ -120,7 +121,8 @@ def add_grading_options(p: argparse.ArgumentParser, cell: int, notebook: float,
                         configurable: bool = False) -> None:
     where = ", or the settings file's" if configurable else ""
     p.add_argument("--timeout-cell", type=positive(int), default=None if configurable else cell,
-                   metavar="S", help=f"nbgrader stops a cell after S seconds (default: {cell}{where})")
+                   metavar="S",
+                   help=f"nbgrader stops a cell after S seconds (default: {cell}{where})")
     p.add_argument("--timeout-notebook", type=positive(float), metavar="S",
                    default=None if configurable else notebook,
                    help=f"a submission scores 0 after S seconds (default: {notebook:g}{where})")
@@ -186,7 +188,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{student:<10} {layout.relative(path)}")
     elif args.command == "autograde":
         from grader.autograde import autograde, format_table
-
         from grader.settings import load
 
         [lesson] = layout.resolve([args.lesson])
@@ -210,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
 
         built = release(layout, args.lesson, args.out)
         print(f"bundle:  {layout.relative(built.folder)} ({layout.relative(built.archive)})")
-        print("left out (they answer this or a later lesson): " + (", ".join(built.excluded) or "nothing"))
+        excluded = ", ".join(built.excluded) or "nothing"
+        print(f"left out (they answer this or a later lesson): {excluded}")
     elif args.command == "demo":
         from grader.demo import demo
 

@@ -52,7 +52,8 @@ def answers(path: Path) -> tuple[str, ...]:
     except (SyntaxError, UnicodeDecodeError):
         return ()
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "ANSWERS" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "ANSWERS"
+                                                for t in node.targets):
             value = ast.literal_eval(node.value)
             return (value,) if isinstance(value, str) else tuple(value)
     return ()
@@ -127,7 +128,8 @@ def release(layout: Layout, lesson: str, out_dir: Path | None = None) -> Release
             _copy(layout.student_notebook(name), folder / "notebooks" / f"{name}.ipynb")
     leaks = scan(folder, secret_lines(layout, secret_lessons))
     if leaks:
-        raise GraderError(f"the bundle of {lesson} leaks in {len(leaks)} place(s):\n" + "\n".join(leaks))
+        raise GraderError(f"the bundle of {lesson} leaks in {len(leaks)} place(s):\n"
+                          + "\n".join(leaks))
     archive = Path(shutil.make_archive(str(folder), "zip", folder.parent, folder.name))
     return Release(lesson, folder, archive, excluded)
 

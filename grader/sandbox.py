@@ -534,7 +534,8 @@ def set_limits(limits: Limits) -> None:
         soft, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         # CPU: SIGXCPU at the soft limit, SIGKILL 5 s later (the hard one)
-        top = value + 5 if which == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY else value
+        cpu_unlimited = which == resource.RLIMIT_CPU and hard == resource.RLIM_INFINITY
+        top = value + 5 if cpu_unlimited else value
         resource.setrlimit(which, (value, top))
 
 

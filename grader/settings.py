@@ -159,7 +159,8 @@ def parse_time(value) -> datetime:
         try:
             moment = parse_utc(str(value))
         except Exception:
-            raise ValueError(f"not a date and time: {value!r} (e.g. 2026-12-01T23:59:00Z)") from None
+            raise ValueError(f"not a date and time: {value!r} "
+                             "(e.g. 2026-12-01T23:59:00Z)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)

@@ -202,8 +202,12 @@ def prepare_corpus(
         A ``Corpus``; its files live in ``data_dir/lm_{mb}mb_v{vocab_size}_s{seed}/`` (or
         ``lm_{train file stem}_v{vocab_size}/``): vocab.json, merges.txt, train.bin, valid.bin.
     """
-    from helpers.tokenization import hf_tokenizer, hf_train_bpe, load_tokenizer_files, \
-        save_tokenizer_files
+    from helpers.tokenization import (
+        hf_tokenizer,
+        hf_train_bpe,
+        load_tokenizer_files,
+        save_tokenizer_files,
+    )
 
     base = Path(data_dir) if data_dir is not None else DATA_DIR
     if text_paths is None:
@@ -215,8 +219,8 @@ def prepare_corpus(
         train_txt, valid_txt = (Path(p) for p in text_paths)
         for p in (train_txt, valid_txt):
             if not p.exists():
-                raise FileNotFoundError(f"{p} does not exist (TinyStories: python -m helpers.download"
-                                        " get tinystories)")
+                raise FileNotFoundError(f"{p} does not exist "
+                                        "(TinyStories: python -m helpers.download get tinystories)")
         directory = base / f"lm_{train_txt.stem}_v{vocab_size}"
     directory.mkdir(parents=True, exist_ok=True)
 

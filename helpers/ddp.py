@@ -237,7 +237,7 @@ def launches_job(wrapper, wrapper_kwargs=None, kind="lm", seed: int = 0, batch_s
                  steps: int = 2) -> list:
     """Each ``dist.all_reduce`` call of the last of ``steps`` steps as ``(numel, async_op,
     during_backward)``; a final ``("end", ...)`` row counts calls made after ``backward``."""
-    rank, world = dist.get_rank(), dist.get_world_size()
+    rank = dist.get_rank()
     model = make_model(kind, seed + rank)
     ddp = wrapper(model, **(wrapper_kwargs or {}))
     calls, state_ = [], {"backward": False}

@@ -36,7 +36,8 @@ class Accelerator:
 
 def _peaks(fp32: float, tf32: float, bf16: float, fp8: float | None = None) -> dict[str, float]:
     """TFLOP/s (dense) -> {dtype: FLOP/s}; fp16 tensor-core rates equal bf16's on these GPUs."""
-    peaks = {"float32": fp32 * TB, "tfloat32": tf32 * TB, "bfloat16": bf16 * TB, "float16": bf16 * TB}
+    peaks = {"float32": fp32 * TB, "tfloat32": tf32 * TB, "bfloat16": bf16 * TB,
+             "float16": bf16 * TB}
     if fp8 is not None:
         peaks["float8"] = fp8 * TB
     return peaks
@@ -45,13 +46,16 @@ def _peaks(fp32: float, tf32: float, bf16: float, fp8: float | None = None) -> d
 # Most specific first: "H100 PCIe" and "H100 NVL" before "H100", "GH200" before "H200".
 ACCELERATORS: tuple[Accelerator, ...] = (
     Accelerator("H100 PCIe", "H100 PCIe", _peaks(51, 378, 756, 1513), 2.0 * TB, 80 * GB,
-                "NVIDIA H100 Tensor Core GPU datasheet (H100 PCIe column; TF32/BF16/FP8 halved from the sparse figures)"),
+                "NVIDIA H100 Tensor Core GPU datasheet "
+                "(H100 PCIe column; TF32/BF16/FP8 halved from the sparse figures)"),
     Accelerator("H100 NVL", "H100 NVL", _peaks(60, 417.5, 835, 1670), 3.9 * TB, 94 * GB,
                 "NVIDIA H100 Tensor Core GPU datasheet (H100 NVL column; sparse figures halved)"),
     Accelerator("GH200", "GH200", _peaks(67, 494.5, 989, 1979), 4.0 * TB, 96 * GB,
-                "NVIDIA GH200 Grace Hopper Superchip datasheet (96 GB HBM3 version; GPU compute as H100 SXM)"),
+                "NVIDIA GH200 Grace Hopper Superchip datasheet "
+                "(96 GB HBM3 version; GPU compute as H100 SXM)"),
     Accelerator("H100 SXM", "H100", _peaks(67, 494.5, 989, 1979), 3.35 * TB, 80 * GB,
-                "NVIDIA H100 Tensor Core GPU datasheet (H100 SXM column: BF16 1,979 TFLOPS with sparsity)"),
+                "NVIDIA H100 Tensor Core GPU datasheet "
+                "(H100 SXM column: BF16 1,979 TFLOPS with sparsity)"),
     Accelerator("H200 SXM", "H200", _peaks(67, 494.5, 989, 1979), 4.8 * TB, 141 * GB,
                 "NVIDIA H200 Tensor Core GPU datasheet (H200 SXM column; sparse figures halved)"),
     Accelerator("A100 SXM 80GB", "A100", _peaks(19.5, 156, 312), 2.039 * TB, 80 * GB,
@@ -91,4 +95,5 @@ def current(device: str = "cuda") -> Accelerator | None:
 if __name__ == "__main__":
     for a in ACCELERATORS:
         peaks = ", ".join(f"{k} {v / TB:g}" for k, v in a.peak_flops.items())
-        print(f"{a.name:14} {peaks} TFLOP/s; {a.bandwidth / TB:g} TB/s; {a.memory / GB:g} GB  [{a.source}]")
+        print(f"{a.name:14} {peaks} TFLOP/s; {a.bandwidth / TB:g} TB/s; {a.memory / GB:g} GB  "
+              f"[{a.source}]")

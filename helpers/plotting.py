@@ -1,4 +1,5 @@
-"""Plots of training runs: loss curves and learning-rate schedules from ``helpers.training.History``.
+"""Plots of training runs: loss curves and learning-rate schedules from
+``helpers.training.History``.
 
 - One colour per run: the training loss as a thin line (it is noisy), the validation loss as
   markers joined by a line in the same colour (few points, each an average).

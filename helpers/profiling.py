@@ -52,13 +52,16 @@ class MemoryTracker(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:  # freed since the last op
+        # freed since the last op
+        for key in [k for k, (ref, _) in self.live.items() if ref.expired()]:
             self.current -= self.live.pop(key)[1]
         for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and (self.device is None or t.device.type == self.device):
+            if isinstance(t, torch.Tensor) and (self.device is None
+                                                or t.device.type == self.device):
                 storage = t.untyped_storage()
                 key = storage.data_ptr()
-                if key in self.live and self.live[key][0].expired():  # freed during the op, address reused
+                # freed during the op, address reused
+                if key in self.live and self.live[key][0].expired():
                     self.current -= self.live.pop(key)[1]
                 if key and key not in self.live:
                     self.live[key] = (StorageWeakRef(storage), storage.nbytes())
@@ -68,7 +71,8 @@ class MemoryTracker(TorchDispatchMode):
         return out
 
 
-def saved_tensor_bytes(fn: Callable[[], object], exclude: nn.Module | None = None) -> tuple[object, int]:
+def saved_tensor_bytes(fn: Callable[[], object],
+                       exclude: nn.Module | None = None) -> tuple[object, int]:
     """Run ``fn()`` and measure what autograd saves for backward.
 
     Returns ``(fn's result, bytes)``: the bytes of the distinct storages saved, leaving out
@@ -77,7 +81,8 @@ def saved_tensor_bytes(fn: Callable[[], object], exclude: nn.Module | None = Non
     """
     known = set()
     if exclude is not None:
-        known = {t.untyped_storage().data_ptr() for t in (*exclude.parameters(), *exclude.buffers())}
+        known = {t.untyped_storage().data_ptr()
+                 for t in (*exclude.parameters(), *exclude.buffers())}
     seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -99,9 +104,11 @@ def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer | None = None
     state = optimizer.state.values() if optimizer is not None else []
     return {
         "parameters": sum(p.numel() * p.element_size() for p in params),
-        "gradients": sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None),
+        "gradients": sum(p.grad.numel() * p.grad.element_size() for p in params
+                         if p.grad is not None),
         "optimizer_state": sum(v.numel() * v.element_size() for s in state for v in s.values()
-                               if torch.is_tensor(v) and v.dim() > 0),  # the step counters are scalars
+                               # the step counters are scalars
+                               if torch.is_tensor(v) and v.dim() > 0),
     }
 
 
@@ -129,9 +136,11 @@ def peak_memory(step: Callable[[], object], device: str, persistent: int = 0) ->
 # ---------------------------------------------------------------------------------------------
 # A training step of lesson 02's reference model
 # ---------------------------------------------------------------------------------------------
-def checkpointed_forward(model: nn.Module, token_ids: torch.Tensor, early_stop: bool = True) -> torch.Tensor:
-    """``model(token_ids)`` for a ``helpers.reference.model.ReferenceLM``, each block under activation
-    checkpointing: only block inputs are saved, and each block runs again during backward.
+def checkpointed_forward(model: nn.Module, token_ids: torch.Tensor,
+                         early_stop: bool = True) -> torch.Tensor:
+    """``model(token_ids)`` for a ``helpers.reference.model.ReferenceLM``, each block under
+    activation checkpointing: only block inputs are saved, and each block runs again during
+    backward.
 
     ``early_stop=False`` makes the recomputation run the whole block (PyTorch stops as soon as
     it has recomputed every saved tensor, which skips each block's last matmul).
@@ -145,14 +154,17 @@ def checkpointed_forward(model: nn.Module, token_ids: torch.Tensor, early_stop: 
     return model.lm_head(model.ln_final(x))  # (batch, seq, vocab_size)
 
 
-def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, checkpointing: bool = False) -> torch.Tensor:
+def loss_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+            checkpointing: bool = False) -> torch.Tensor:
     """Mean next-token cross-entropy of ``model`` on (x, y), optionally checkpointed."""
     logits = checkpointed_forward(model, x) if checkpointing else model(x)
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
 
-def make_train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, dtype: torch.dtype = torch.float32,
-                    checkpointing: bool = False, lr: float = 1e-4) -> tuple[Callable[[], None], torch.optim.Optimizer]:
+def make_train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
+                    dtype: torch.dtype = torch.float32,
+                    checkpointing: bool = False,
+                    lr: float = 1e-4) -> tuple[Callable[[], None], torch.optim.Optimizer]:
     """A closure that runs one training step (forward, backward, AdamW, zero_grad) on (x, y).
 
     ``dtype`` bfloat16 or float16 runs the forward under autocast (fp32 weights and optimizer);
@@ -191,7 +203,8 @@ def _time(fn: Callable[[], object], device: str, repeats: int) -> float:
 
 def measure_ceilings(device: str, dtype: torch.dtype = torch.float32, n: int | None = None,
                      copy_mb: int | None = None, repeats: int = 5) -> tuple[float, float]:
-    """(matmul FLOP/s on n x n x n in ``dtype``, copy bandwidth in bytes/s counting read + write)."""
+    """(matmul FLOP/s on n x n x n in ``dtype``, copy bandwidth in bytes/s counting read +
+    write)."""
     cuda = str(device).startswith("cuda")
     n = n or (8192 if cuda else 512)
     copy_mb = copy_mb or (1024 if cuda else 64)
@@ -220,12 +233,14 @@ def plot_roofline(roofs: dict[str, tuple[float, float]], points: list[tuple[str,
     hi = max([p[1] for p in points] + [peak / bw for peak, bw in roofs.values()]) * 4
     intensity = np.logspace(np.log10(lo), np.log10(hi), 200)
     for i, (label, (peak, bw)) in enumerate(roofs.items()):
-        ax.plot(intensity, attainable(intensity, peak, bw), ls=("-", "--", ":")[i % 3], color="k", lw=1.2,
+        ax.plot(intensity, attainable(intensity, peak, bw), ls=("-", "--", ":")[i % 3], color="k",
+                lw=1.2,
                 label=f"{label}: {peak / 1e12:.3g} TFLOP/s, {bw / 1e9:.3g} GB/s")
     for j, label in enumerate(dict.fromkeys(p[0] for p in points)):
         xs, ys = zip(*[(p[1], p[2]) for p in points if p[0] == label])
         ax.plot(xs, ys, "o-", color=f"C{j}", label=f"measured: {label}")
-    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOPs per byte)", ylabel="FLOP/s", title=title)
+    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOPs per byte)",
+           ylabel="FLOP/s", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return ax

@@ -140,7 +140,8 @@ def plan(cfg: SweepConfig) -> list[Run]:
     for budget in cfg.budgets:
         guess = math.sqrt(budget / (6 * cfg.tokens_per_param))  # C = 6 N D, D = tpp N
         centre = int(np.argmin(np.abs(np.log(sizes) - math.log(guess))))
-        lo = min(max(centre - (cfg.sizes_per_budget - 1) // 2, 0), len(sizes) - cfg.sizes_per_budget)
+        lo = min(max(centre - (cfg.sizes_per_budget - 1) // 2, 0),
+                 len(sizes) - cfg.sizes_per_budget)
         for d_model, num_layers in cfg.ladder[lo:lo + cfg.sizes_per_budget]:
             n = non_embedding_params(d_model, num_layers)
             tokens = budget / (6 * n)
@@ -397,7 +398,8 @@ def run_sweep(scale: str = "smoke", out_dir: str | Path = "build/scaling", *,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.scaling", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.scaling",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="smoke", choices=sorted(SCALES))
     parser.add_argument("--out", default=None, help="output folder (default build/scaling/<scale>)")
     parser.add_argument("--workers", type=int, default=1, help="runs trained at once")

@@ -63,7 +63,8 @@ def save_tokenizer_files(
 ) -> None:
     """Write ``vocab.json`` ({token string: id}) and ``merges.txt`` (one "a b" pair a line)."""
     Path(vocab_path).write_text(
-        json.dumps({_to_str(tok): i for i, tok in sorted(vocab.items())}, ensure_ascii=False, indent=0),
+        json.dumps({_to_str(tok): i for i, tok in sorted(vocab.items())}, ensure_ascii=False,
+                   indent=0),
         encoding="utf-8",
     )
     lines = ["#version: 0.2"] + [f"{_to_str(a)} {_to_str(b)}" for a, b in merges]
@@ -85,7 +86,8 @@ def load_tokenizer_files(
             continue
         parts = line.split(" ")
         if len(parts) != 2:
-            raise ValueError(f"{merges_path}:{n}: expected two tokens separated by a space: {line!r}")
+            raise ValueError(f"{merges_path}:{n}: expected two tokens separated by a space: "
+                             f"{line!r}")
         merges.append((_to_bytes(parts[0]), _to_bytes(parts[1])))
     return vocab, merges
 
@@ -116,7 +118,8 @@ def tiktoken_encoding(vocab: dict[int, bytes], special_tokens=(), name: str = "l
 
     specials = {s: i for i, t in vocab.items() for s in special_tokens if t == s.encode("utf-8")}
     ranks = {t: i for i, t in vocab.items() if i not in specials.values()}
-    return tiktoken.Encoding(name, pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens=specials)
+    return tiktoken.Encoding(name, pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
+                             special_tokens=specials)
 
 
 def hf_train_bpe(files: list[str | os.PathLike], vocab_size: int, special_tokens=()):
@@ -134,6 +137,8 @@ def hf_train_bpe(files: list[str | os.PathLike], vocab_size: int, special_tokens
     tok.train([str(f) for f in files], trainer)
     state = json.loads(tok.to_str())["model"]
     specials = set(special_tokens)
-    vocab = {i: (s.encode("utf-8") if s in specials else _to_bytes(s)) for s, i in tok.get_vocab().items()}
-    merges = [tuple(_to_bytes(x) for x in (m.split(" ") if isinstance(m, str) else m)) for m in state["merges"]]
+    vocab = {i: (s.encode("utf-8") if s in specials else _to_bytes(s)) for s,
+             i in tok.get_vocab().items()}
+    merges = [tuple(_to_bytes(x)
+                    for x in (m.split(" ") if isinstance(m, str) else m)) for m in state["merges"]]
     return vocab, merges

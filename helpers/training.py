@@ -15,8 +15,9 @@
 - Validation loss is the mean over ``eval_batches`` windows drawn with a fixed seed: the same
   windows at every evaluation, so the curve shows the model changing, not the sample.
 - Fast where it can be: ``device="auto"`` (``helpers.env.resolve_device``), bf16 autocast
-  (``dtype="bfloat16"``), ``torch.compile`` of model + loss (``compile=True``), fused AdamW on CUDA, and the
-  losses stay on the device between log steps (one synchronization per ``log_every``).
+  (``dtype="bfloat16"``), ``torch.compile`` of model + loss (``compile=True``), fused AdamW on
+  CUDA, and the losses stay on the device between log steps (one synchronization per
+  ``log_every``).
 
 Test: ``python -m pytest grader/tests/test_training.py -q``.
 """
@@ -250,8 +251,9 @@ def train(
                  loss_fn=loss_fn, save_checkpoint=save_checkpoint, load_checkpoint=load_checkpoint)
     if None in hooks.values():
         hooks = {k: v or _reference_hooks()[k] for k, v in hooks.items()}
-    get_batch, lr_schedule, clip_gradients = hooks["get_batch"], hooks["lr_schedule"], hooks["clip_gradients"]
-    loss_fn, save_checkpoint, load_checkpoint = hooks["loss_fn"], hooks["save_checkpoint"], hooks["load_checkpoint"]
+    get_batch, lr_schedule = hooks["get_batch"], hooks["lr_schedule"]
+    clip_gradients, loss_fn = hooks["clip_gradients"], hooks["loss_fn"]
+    save_checkpoint, load_checkpoint = hooks["save_checkpoint"], hooks["load_checkpoint"]
 
     device = resolve_device(cfg.device)
     cfg = dataclasses.replace(cfg, device=device)
@@ -301,7 +303,8 @@ def train(
             lr = lr_schedule(t, cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.num_steps)
             for group in opt.param_groups:
                 group["lr"] = lr
-            seed_everything(cfg.seed * 1_000_003 + t)  # the batch of step t depends on (seed, t) only
+            # the batch of step t depends on (seed, t) only
+            seed_everything(cfg.seed * 1_000_003 + t)
             x, y = get_batch(train_data, cfg.batch_size, cfg.context_length, device)
             with _autocast(device, cfg.dtype):
                 loss = forward_loss(x, y)

@@ -53,7 +53,8 @@ def test_resume_gives_identical_bytes(tmp_path, text_file, tokenizer):
     whole = tmp_path / "whole.bin"
     tokenize_file(text_file, tokenizer, whole, chunk_bytes=4096, progress=False)
     part = tmp_path / "part.bin"
-    first = tokenize_file(text_file, tokenizer, part, chunk_bytes=4096, progress=False, max_chunks=3)
+    first = tokenize_file(text_file, tokenizer, part, chunk_bytes=4096, progress=False,
+                          max_chunks=3)
     assert 0 < len(first) < len(load_tokens(whole)), "max_chunks=3 should stop part-way"
     # A kill after writing ids but before recording them leaves extra bytes: they must go.
     with open(part, "ab") as f:

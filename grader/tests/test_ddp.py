@@ -27,15 +27,14 @@ import time
 
 import cloudpickle
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
 from helpers import ddp as lab
-from helpers.reference import ddp as ref
 from helpers.distributed import RankError, Ranks, run
 from helpers.env import REPO_ROOT
+from helpers.reference import ddp as ref
 
 lesson = load_notebook(REPO_ROOT / "solutions" / "05_ddp.ipynb")
 cloudpickle.register_pickle_by_value(sys.modules[__name__])   # ranks cannot import this file

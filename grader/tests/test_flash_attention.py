@@ -20,15 +20,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-if not torch.cuda.is_available():  # Triton reads this when kernels are decorated: before they import
+# Triton reads this when kernels are decorated: before they import
+if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import kernels.flash_attention_fast as fast  # noqa: E402
-from grader.nbmodule import load_notebook  # noqa: E402
-from helpers.env import REPO_ROOT  # noqa: E402
+import kernels.flash_attention_fast as fast
+from grader.nbmodule import load_notebook
+from helpers.env import REPO_ROOT
 
 lesson = load_notebook(REPO_ROOT / "solutions" / "04_flash_attention.ipynb")
-FlashAttentionPytorch, FlashAttentionTriton = lesson.FlashAttentionPytorch, lesson.FlashAttentionTriton
+FlashAttentionPytorch = lesson.FlashAttentionPytorch
+FlashAttentionTriton = lesson.FlashAttentionTriton
 naive_attention = lesson.naive_attention
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
@@ -36,8 +38,11 @@ ON_GPU = DEVICE == "cuda"
 # The fast kernel with one fixed config per head dim (autotuning every test shape would compile for
 # minutes); each of its dQ modes is tested below.
 FIXED = fast.FastOptions(autotune=False)
-IMPLS = {"pytorch": FlashAttentionPytorch.apply, "triton": FlashAttentionTriton.apply,
-         "triton_fast": lambda q, k, v, causal: fast.FlashAttentionTriton.apply(q, k, v, causal, FIXED)}
+IMPLS = {
+    "pytorch": FlashAttentionPytorch.apply,
+    "triton": FlashAttentionTriton.apply,
+    "triton_fast": lambda q, k, v, causal: fast.FlashAttentionTriton.apply(q, k, v, causal, FIXED),
+}
 TRITON_IMPLS = ["triton", "triton_fast"]
 # Lengths around the 64-row tiles: one row, less than a tile, ragged 2 and 3 tiles; larger on a GPU.
 SEQ_LENS = [1, 17, 100, 130] + ([1000, 2049] if ON_GPU else [])
@@ -49,14 +54,17 @@ TOLERANCES = {
     # fp32: exact products on the CPU (errors ~1e-6); on a GPU tl.dot rounds fp32 to TF32
     # (10-bit mantissa, like fp16), so the GPU gets fp16's tolerances.
     torch.float32: ((5e-3, 5e-3), (1e-2, 1e-2)) if ON_GPU else ((2e-5, 1e-4), (2e-5, 1e-4)),
-    torch.float16: ((5e-3, 5e-3), (1e-2, 1e-2)),  # eps 1e-3: P and dS are rounded to fp16 before dots
+    # eps 1e-3: P and dS are rounded to fp16 before dots
+    torch.float16: ((5e-3, 5e-3), (1e-2, 1e-2)),
     torch.bfloat16: ((3e-2, 3e-2), (6e-2, 6e-2)),  # eps 8e-3: 8x fp16's
 }
 # The interpreter computes bf16 tl.dot wrongly (Triton issue #11584): bf16 only on a GPU.
 TRITON_DTYPES = [torch.float32, torch.float16] + ([torch.bfloat16] if ON_GPU else [])
 HINTS = {
-    "O": "forward output: check the online softmax (running max m, sum l, rescale alpha) and the causal/ragged masks",
-    "dQ": "dQ = dS K / sqrt(d): check P recomputed from L, D = rowsum(dO * O), the masks and the scale",
+    "O": "forward output: check the online softmax (running max m, sum l, rescale alpha) and the "
+         "causal/ragged masks",
+    "dQ": "dQ = dS K / sqrt(d): check P recomputed from L, D = rowsum(dO * O), the masks and the "
+          "scale",
     "dK": "dK = dS^T Q / sqrt(d): check dS = P * (dP - D), the masks and the scale",
     "dV": "dV = P^T dO: check P recomputed from L and the masks",
     "L": "L must be the natural-log logsumexp of each row of scaled, masked scores",
@@ -65,17 +73,19 @@ HINTS = {
 
 def assert_close(name, got, want, atol, rtol, where=""):
     """Elementwise |got - want| <= atol + rtol * |want|, with a message that says what is off."""
-    assert got.shape == want.shape, f"{name}{where}: shape {tuple(got.shape)}, expected {tuple(want.shape)}"
+    assert got.shape == want.shape, (f"{name}{where}: shape {tuple(got.shape)}, expected "
+                                     f"{tuple(want.shape)}")
     err = (got.double() - want.double()).abs()
     excess = err - (atol + rtol * want.double().abs())
     if not torch.isfinite(got).all():
-        raise AssertionError(f"{name}{where}: {int((~torch.isfinite(got)).sum())} non-finite values. {HINTS.get(name, '')}")
+        raise AssertionError(f"{name}{where}: {int((~torch.isfinite(got)).sum())} non-finite "
+                             f"values. {HINTS.get(name, '')}")
     if (excess > 0).any():
         idx = tuple(int(i) for i in torch.unravel_index(excess.argmax(), excess.shape))
         raise AssertionError(
-            f"{name}{where}: {int((excess > 0).sum())} of {err.numel()} elements off; max |error| {err.max():.2e}; "
-            f"worst at index {idx}: got {got[idx].item():.6f}, expected {want[idx].item():.6f} "
-            f"(atol={atol}, rtol={rtol}). {HINTS.get(name, '')}")
+            f"{name}{where}: {int((excess > 0).sum())} of {err.numel()} elements off; max |error| "
+            f"{err.max():.2e}; worst at index {idx}: got {got[idx].item():.6f}, expected "
+            f"{want[idx].item():.6f} (atol={atol}, rtol={rtol}). {HINTS.get(name, '')}")
 
 
 def make_qkv(shape_q, n_k, dtype, seed=0):
@@ -90,7 +100,8 @@ def run(impl, Q, K, V, is_causal, dO=None):
     """Output and gradients (dQ, dK, dV) for the upstream gradient dO (random if not given)."""
     O = impl(Q, K, V, is_causal)
     if dO is None:
-        dO = torch.randn(O.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(O)
+        dO = torch.randn(O.shape, generator=torch.Generator().manual_seed(1),
+                         dtype=torch.float64).to(O)
     return O, torch.autograd.grad(O, (Q, K, V), dO), dO
 
 
@@ -115,7 +126,8 @@ def check_against_float64(impl, Q, K, V, is_causal, where):
 @pytest.mark.parametrize("n_q,n_k", [(17, 17), (100, 130)])
 def test_naive_attention_matches_sdpa(n_q, n_k, is_causal):
     Q, K, V = (t.detach().cpu() for t in make_qkv((2, 3, n_q, 32), n_k, torch.float64))
-    assert_close("O", naive_attention(Q, K, V, is_causal), F.scaled_dot_product_attention(Q, K, V, is_causal=is_causal),
+    assert_close("O", naive_attention(Q, K, V, is_causal),
+                 F.scaled_dot_product_attention(Q, K, V, is_causal=is_causal),
                  1e-12, 1e-12, " (naive_attention vs F.scaled_dot_product_attention)")
 
 
@@ -126,11 +138,13 @@ def test_naive_attention_matches_sdpa(n_q, n_k, is_causal):
 
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("seq_len", SEQ_LENS)
-@pytest.mark.parametrize("name,dtype", [("pytorch", torch.float64)] + [(n, d) for n in TRITON_IMPLS for d in TRITON_DTYPES],
+@pytest.mark.parametrize("name,dtype", [("pytorch", torch.float64)]
+                         + [(n, d) for n in TRITON_IMPLS for d in TRITON_DTYPES],
                          ids=lambda x: str(x).replace("torch.", ""))
 def test_forward_and_gradients(name, dtype, seq_len, is_causal):
     Q, K, V = make_qkv((2, 2, seq_len, 64), seq_len, dtype)
-    check_against_float64(IMPLS[name], Q, K, V, is_causal, f" [{name}, {dtype}, seq {seq_len}, causal={is_causal}]")
+    check_against_float64(IMPLS[name], Q, K, V, is_causal,
+                          f" [{name}, {dtype}, seq {seq_len}, causal={is_causal}]")
 
 
 @pytest.mark.parametrize("d_head", [16, 32, 64, 128])
@@ -138,17 +152,20 @@ def test_forward_and_gradients(name, dtype, seq_len, is_causal):
 def test_head_dims(name, d_head):
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv((2, 100, d_head), 100, dtype)
-    check_against_float64(IMPLS[name], Q, K, V, True, f" [{name}, d_head {d_head}, seq 100, causal]")
+    check_against_float64(IMPLS[name], Q, K, V, True,
+                          f" [{name}, d_head {d_head}, seq 100, causal]")
 
 
 @pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
 @pytest.mark.parametrize("n_q,n_k", [(100, 130), (130, 100)])
 @pytest.mark.parametrize("name", ["pytorch"] + TRITON_IMPLS)
 def test_different_query_and_key_lengths(name, n_q, n_k, is_causal):
-    """Cross-attention shapes; causal masking is top-left aligned (query i sees keys j <= i), like SDPA."""
+    """Cross-attention shapes; causal masking is top-left aligned (query i sees keys j <= i), like
+    SDPA."""
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv((1, 2, n_q, 32), n_k, dtype)
-    check_against_float64(IMPLS[name], Q, K, V, is_causal, f" [{name}, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
+    check_against_float64(IMPLS[name], Q, K, V, is_causal,
+                          f" [{name}, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
 
 
 def check_fast(options, Q, K, V, is_causal, where):
@@ -183,10 +200,12 @@ def test_fast_options_are_arguments():
     """Modes are per call: two calls with different options in one process, no module state."""
     Q, K, V = make_qkv((1, 2, 64, 16), 64, torch.float32)
     for mode in ("atomic", "split"):
-        check_fast(fast.FastOptions(dq_mode=mode, autotune=False), Q, K, V, True, f" [dq_mode={mode}]")
+        check_fast(fast.FastOptions(dq_mode=mode, autotune=False), Q, K, V, True,
+                   f" [dq_mode={mode}]")
     with pytest.raises(ValueError, match="dq_mode"):
         fast.FastOptions(dq_mode="tiled")
-    assert not any(hasattr(fast, name) for name in ("DQ_MODE", "AUTOTUNE")), "modes must not be globals"
+    assert not any(hasattr(fast, name)
+                   for name in ("DQ_MODE", "AUTOTUNE")), "modes must not be globals"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -201,7 +220,9 @@ def test_matches_sdpa(name, is_causal):
     seq_len = 1000 if ON_GPU else 130
     Q, K, V = make_qkv((2, 4, seq_len, 64), seq_len, dtype)
     O, grads, dO = run(IMPLS[name], Q, K, V, is_causal)
-    O_ref, grads_ref, _ = run(lambda q, k, v, c: F.scaled_dot_product_attention(q, k, v, is_causal=c), Q, K, V, is_causal, dO)
+    O_ref, grads_ref, _ = run(
+        lambda q, k, v, c: F.scaled_dot_product_attention(q, k, v, is_causal=c),
+        Q, K, V, is_causal, dO)
     # Both sides round: allow the sum of two implementations' errors.
     (atol, rtol), (gatol, grtol) = TOLERANCES[dtype]
     where = f" [{name} vs F.scaled_dot_product_attention, {dtype}, causal={is_causal}]"
@@ -222,22 +243,27 @@ def test_saves_q_k_v_o_and_logsumexp(name, shape, is_causal):
     dtype = torch.float64 if name == "pytorch" else torch.float32
     Q, K, V = make_qkv(shape, shape[-2], dtype)
     O = IMPLS[name](Q, K, V, is_causal)
-    assert O.shape == Q.shape, f"{name}: output shape {tuple(O.shape)}, expected the shape of Q {tuple(Q.shape)}"
+    assert O.shape == Q.shape, (f"{name}: output shape {tuple(O.shape)}, expected the shape of Q "
+                                f"{tuple(Q.shape)}")
     saved = O.grad_fn.saved_tensors
-    assert len(saved) == 5, f"{name}: save_for_backward must save exactly (Q, K, V, O, L), got {len(saved)} tensors"
+    assert len(saved) == 5, (f"{name}: save_for_backward must save exactly (Q, K, V, O, L), got "
+                             f"{len(saved)} tensors")
     for label, s, t in zip("QKVO", saved, (Q, K, V, O)):
         assert s.shape == t.shape and s.data_ptr() == t.data_ptr(), (
             f"{name}: saved tensor {label} should be {label} itself (shape {tuple(t.shape)}), "
             f"got shape {tuple(s.shape)}{' (a copy)' if s.shape == t.shape else ''}")
     L = saved[4]
     expected_dtype = torch.promote_types(dtype, torch.float32)
-    assert L.shape == Q.shape[:-1], f"{name}: L has shape {tuple(L.shape)}, expected {tuple(Q.shape[:-1])} (one per query)"
+    assert L.shape == Q.shape[:-1], (f"{name}: L has shape {tuple(L.shape)}, expected "
+                                     f"{tuple(Q.shape[:-1])} (one per query)")
     assert L.dtype == expected_dtype, f"{name}: L has dtype {L.dtype}, expected {expected_dtype}"
     scores = Q.detach().double() @ K.detach().double().transpose(-2, -1) / math.sqrt(shape[-1])
     if is_causal:
-        scores = scores.masked_fill(~torch.ones(scores.shape[-2:], dtype=torch.bool, device=DEVICE).tril(), float("-inf"))
+        scores = scores.masked_fill(~torch.ones(scores.shape[-2:], dtype=torch.bool,
+                                                device=DEVICE).tril(), float("-inf"))
     atol = 1e-9 if dtype == torch.float64 else (1e-2 if ON_GPU else 1e-5)  # TF32 scores on a GPU
-    assert_close("L", L, torch.logsumexp(scores, dim=-1), atol, 0.0, f" [{name}, {len(shape)}-D, causal={is_causal}]")
+    assert_close("L", L, torch.logsumexp(scores, dim=-1), atol, 0.0,
+                 f" [{name}, {len(shape)}-D, causal={is_causal}]")
 
 
 def test_triton_rejects_unsupported_head_dim():

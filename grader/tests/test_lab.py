@@ -11,8 +11,7 @@ import sys
 import pytest
 
 from grader.cli import main
-from grader.lab import (NBGRADER, SERVER_CONFIG, install_lab_config, instructor_config,
-                        lab_command)
+from grader.lab import NBGRADER, SERVER_CONFIG, install_lab_config, instructor_config, lab_command
 
 
 def disabled(folder) -> set[str]:

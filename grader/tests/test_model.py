@@ -1,4 +1,5 @@
-"""The reference Transformer LM (helpers/reference/model.py) and the reference decoder (helpers/reference/generation.py).
+"""The reference Transformer LM (helpers/reference/model.py) and the reference decoder
+(helpers/reference/generation.py).
 
 - Parameter names and shapes are the contract shared with lesson 02's ``TransformerLM``.
 - Properties: causality, RoPE's relative-position property, initialization statistics.
@@ -28,7 +29,8 @@ from helpers.reference.model import (
     rope_tables,
 )
 
-TINY = ModelConfig(vocab_size=97, context_length=32, d_model=48, num_layers=2, num_heads=4, d_ff=128)
+TINY = ModelConfig(vocab_size=97, context_length=32, d_model=48, num_layers=2, num_heads=4,
+                   d_ff=128)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -46,7 +48,8 @@ def tiny_model(seed: int = 0, **overrides) -> ReferenceLM:
 def test_parameter_names_and_shapes():
     cfg = TINY
     d, f, v = cfg.d_model, cfg.d_ff, cfg.vocab_size
-    expected = {"token_embeddings.weight": (v, d), "ln_final.weight": (d,), "lm_head.weight": (v, d)}
+    expected = {"token_embeddings.weight": (v, d), "ln_final.weight": (d,),
+                "lm_head.weight": (v, d)}
     for i in range(cfg.num_layers):
         expected |= {
             f"layers.{i}.ln1.weight": (d,),
@@ -67,7 +70,8 @@ def test_parameter_names_and_shapes():
 
 def test_init_statistics():
     torch.manual_seed(0)
-    model = ReferenceLM(ModelConfig(vocab_size=2000, d_model=256, num_layers=1, num_heads=4, d_ff=704))
+    model = ReferenceLM(ModelConfig(vocab_size=2000, d_model=256, num_layers=1, num_heads=4,
+                                    d_ff=704))
     shrink = 0.98658  # std of a normal truncated at +-3 std, in units of the untruncated std
     for name, p in model.named_parameters():
         w = p.detach()
@@ -90,7 +94,8 @@ def test_config_checks():
 # RoPE
 # ---------------------------------------------------------------------------------------------
 def rope_complex(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
-    """Independent RoPE: pair (x[2i], x[2i+1]) is the complex x[2i] + j x[2i+1], times e^(j pos w_i)."""
+    """Independent RoPE: pair (x[2i], x[2i+1]) is the complex x[2i] + j x[2i+1], times e^(j pos
+    w_i)."""
     d = x.shape[-1]
     w = theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
     rot = torch.polar(torch.ones(len(positions), d // 2, dtype=torch.float64),
@@ -270,10 +275,12 @@ def test_generate_temperature_zero_is_argmax():
 def test_generate_tiny_top_p_is_greedy_and_seeds_reproduce():
     model = tiny_model(seed=6)
     greedy = generate(model, [5], 12, temperature=0)
-    assert generate(model, [5], 12, top_p=1e-6, generator=torch.Generator().manual_seed(0)) == greedy
+    assert generate(model, [5], 12, top_p=1e-6,
+                    generator=torch.Generator().manual_seed(0)) == greedy
 
     def sample(seed):
-        return generate(model, [5], 12, temperature=1.5, generator=torch.Generator().manual_seed(seed))
+        return generate(model, [5], 12, temperature=1.5,
+                        generator=torch.Generator().manual_seed(seed))
 
     assert sample(1) == sample(1)
     assert len({tuple(sample(s)) for s in range(5)}) > 1, "temperature 1.5 should vary"
@@ -303,7 +310,8 @@ def test_autocast_residual_keeps_the_residual_stream_in_bf16_only_under_autocast
     ids = torch.randint(0, TINY.vocab_size, (2, 16), generator=torch.Generator().manual_seed(0))
     assert torch.equal(model(ids), bf16_residual(ids))  # no autocast: no effect
     seen = []
-    hook = bf16_residual.layers[1].register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
+    hook = bf16_residual.layers[1].register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].dtype))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         a, b = model(ids).float(), bf16_residual(ids).float()
     hook.remove()

@@ -46,7 +46,8 @@ def test_a_helper_that_copies_a_solution_is_caught(tmp_path):
         "def helper(a, b):\n    _hidden_add_cases = [(-1, 1, 0), (40, 2, 42)]\n"
         "    for a, b, want in _hidden_add_cases:\n"
         "        assert add(a, b) == want, f\"add({a}, {b}) should be {want}\"\n")
-    with pytest.raises(GraderError, match=r"(?s)leaks in 1 place.*helpers/leaky.py:2: 3 line\(s\) of 99_toy"):
+    with pytest.raises(GraderError,
+                       match=r"(?s)leaks in 1 place.*helpers/leaky.py:2: 3 line\(s\) of 99_toy"):
         release(kit, TOY, tmp_path / "out")
 
 

@@ -1,4 +1,5 @@
-"""Lesson 03 (resource accounting): the solution's formulas and ``helpers.reference.resource_accounting``
+"""Lesson 03 (resource accounting): the solution's formulas and
+``helpers.reference.resource_accounting``
 against independent oracles, and the measuring machinery of ``helpers.profiling`` and
 ``helpers.hardware``.
 
@@ -26,11 +27,19 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from grader.nbmodule import load_notebook
 from helpers import hardware
-from helpers.reference import resource_accounting as ref
 from helpers.env import REPO_ROOT
+from helpers.profiling import (
+    MemoryTracker,
+    checkpointed_forward,
+    loss_fn,
+    make_train_step,
+    measure_ceilings,
+    peak_memory,
+    saved_tensor_bytes,
+    state_bytes,
+)
+from helpers.reference import resource_accounting as ref
 from helpers.reference.model import ModelConfig, ReferenceLM
-from helpers.profiling import (MemoryTracker, checkpointed_forward, loss_fn, make_train_step, measure_ceilings,
-                               peak_memory, saved_tensor_bytes, state_bytes)
 
 SOLUTION = REPO_ROOT / "solutions" / "03_resource_accounting.ipynb"
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -50,8 +59,10 @@ def _one_thread(one_thread):  # tiny matrices: one thread is faster and steadier
 def configs(draw, max_d_head=8, min_heads=1):
     num_heads = draw(st.integers(min_heads, 3))
     d_head = 2 * draw(st.integers(1, max_d_head // 2))
-    return ModelConfig(vocab_size=draw(st.integers(2, 300)), context_length=32, d_model=num_heads * d_head,
-                       num_layers=draw(st.integers(1, 3)), num_heads=num_heads, d_ff=draw(st.integers(1, 40)))
+    return ModelConfig(vocab_size=draw(st.integers(2, 300)), context_length=32,
+                       d_model=num_heads * d_head,
+                       num_layers=draw(st.integers(1, 3)), num_heads=num_heads,
+                       d_ff=draw(st.integers(1, 40)))
 
 
 def implementations(nb):
@@ -69,7 +80,8 @@ def test_count_parameters_matches_a_real_model(nb, cfg):
         counts = impl.count_parameters(cfg)
         assert sum(counts.values()) == sum(p.numel() for p in model.parameters()), name
         assert counts["lm_head"] == model.lm_head.weight.numel() == counts["token_embeddings"]
-        assert counts["ffn"] == sum(p.numel() for n, p in model.named_parameters() if ".ffn." in n), name
+        assert counts["ffn"] == sum(p.numel() for n, p in model.named_parameters()
+                                    if ".ffn." in n), name
 
 
 @pytest.mark.parametrize("size, expected", [("small", 124_439_808), ("medium", 354_823_168),
@@ -103,7 +115,8 @@ def test_forward_flops_match_flop_counter(nb, cfg, batch, seq):
 
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_training_flops_match_flop_counter(nb, checkpointing):
-    cfg = ModelConfig(vocab_size=97, context_length=24, d_model=24, num_layers=3, num_heads=3, d_ff=40)
+    cfg = ModelConfig(vocab_size=97, context_length=24, d_model=24, num_layers=3, num_heads=3,
+                      d_ff=40)
     want = counted_flops(cfg, 2, 24, backward=True, checkpointing=checkpointing)
     for name, impl in implementations(nb):
         assert impl.training_flops(cfg, 2, 24, checkpointing=checkpointing) == want, name
@@ -112,16 +125,19 @@ def test_training_flops_match_flop_counter(nb, checkpointing):
 def test_early_stop_skips_part_of_the_recomputation():
     """PyTorch's default non-reentrant checkpoint stops recomputing once every saved tensor is
     back: fewer FLOPs than the full recomputation the formula counts, more than none."""
-    cfg = ModelConfig(vocab_size=64, context_length=16, d_model=16, num_layers=2, num_heads=2, d_ff=32)
+    cfg = ModelConfig(vocab_size=64, context_length=16, d_model=16, num_layers=2, num_heads=2,
+                      d_ff=32)
     model = ReferenceLM(cfg, attn_backend="naive")
     ids = torch.randint(0, 64, (2, 16))
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(checkpointed_forward(model, ids).flatten(0, 1), ids.flatten()).backward()
-    assert ref.training_flops(cfg, 2, 16) < counter.get_total_flops() < ref.training_flops(cfg, 2, 16, True)
+    counted = counter.get_total_flops()
+    assert ref.training_flops(cfg, 2, 16) < counted < ref.training_flops(cfg, 2, 16, True)
 
 
 def test_six_nd_holds_at_short_context_and_breaks_at_long():
-    cfg = ModelConfig(vocab_size=50_257, context_length=1 << 17, d_model=768, num_layers=12, num_heads=12, d_ff=2048)
+    cfg = ModelConfig(vocab_size=50_257, context_length=1 << 17, d_model=768, num_layers=12,
+                      num_heads=12, d_ff=2048)
     n = sum(ref.count_parameters(cfg).values()) - ref.count_parameters(cfg)["token_embeddings"]
     assert ref.training_flops(cfg, 1, 256) / (6 * n * 256) < 1.05
     assert ref.training_flops(cfg, 1, 1 << 17) / (6 * n * (1 << 17)) > 10
@@ -140,20 +156,23 @@ def test_activation_formula_matches_what_autograd_saves(nb, cfg, batch, seq):
     loss, saved = saved_tensor_bytes(lambda: loss_fn(model, x, y), exclude=model)
     for name, impl in implementations(nb):
         predicted = impl.training_memory(cfg, batch, seq)["activations"]
-        assert abs(predicted - saved) <= 8, f"{name}: predicted {predicted}, autograd saved {saved}"  # + the loss' scalar
+        # + the loss' scalar
+        assert abs(predicted - saved) <= 8, f"{name}: predicted {predicted}, autograd saved {saved}"
 
 
 @pytest.mark.parametrize("checkpointing", [False, True])
 def test_peak_memory_is_the_model_plus_transients(checkpointing):
     """MemoryTracker's peak of a real step against the formula: the formula leaves out the
     logits' gradient (4 B T V bytes) and backward scratch, so it may undershoot by that much."""
-    cfg = ModelConfig(vocab_size=512, context_length=64, d_model=64, num_layers=3, num_heads=4, d_ff=160)
+    cfg = ModelConfig(vocab_size=512, context_length=64, d_model=64, num_layers=3, num_heads=4,
+                      d_ff=160)
     model = ReferenceLM(cfg)
     x, y = torch.randint(0, cfg.vocab_size, (2, 4, 64))
     step, opt = make_train_step(model, x, y, checkpointing=checkpointing)
     step()
-    assert state_bytes(model, opt) == {"parameters": 4 * sum(p.numel() for p in model.parameters()), "gradients": 0,
-                                       "optimizer_state": 8 * sum(p.numel() for p in model.parameters())}
+    numel = sum(p.numel() for p in model.parameters())
+    assert state_bytes(model, opt) == {"parameters": 4 * numel, "gradients": 0,
+                                       "optimizer_state": 8 * numel}
     peak = peak_memory(step, "cpu", sum(state_bytes(model, opt).values()))
     predicted = sum(ref.training_memory(cfg, 4, 64, checkpointing=checkpointing).values())
     transient = 2 * 4 * 4 * 64 * cfg.vocab_size  # logits' gradient and a softmax-sized scratch
@@ -161,7 +180,8 @@ def test_peak_memory_is_the_model_plus_transients(checkpointing):
 
 
 def test_checkpointing_saves_memory_it_predicts_saving():
-    cfg = ModelConfig(vocab_size=64, context_length=64, d_model=64, num_layers=6, num_heads=4, d_ff=160)
+    cfg = ModelConfig(vocab_size=64, context_length=64, d_model=64, num_layers=6, num_heads=4,
+                      d_ff=160)
     peaks = []
     for ck in (False, True):
         torch.manual_seed(0)
@@ -170,7 +190,8 @@ def test_checkpointing_saves_memory_it_predicts_saving():
         step, _ = make_train_step(model, x, y, checkpointing=ck)
         step()
         peaks.append(peak_memory(step, "cpu"))
-    saved = ref.training_memory(cfg, 4, 64)["activations"] - ref.training_memory(cfg, 4, 64, checkpointing=True)["activations"]
+    saved = ref.training_memory(cfg, 4, 64)["activations"] - ref.training_memory(cfg, 4, 64,
+                                                                                 checkpointing=True)["activations"]
     # Not all of it shows at the peak: without checkpointing the peak comes at the start of the
     # backward pass, before most gradients exist; with it, later, beside more gradients.
     assert 0.6 * saved < peaks[0] - peaks[1] < 1.1 * saved, (peaks, saved)
@@ -197,15 +218,18 @@ def test_saved_tensor_bytes_excludes_parameters():
 def test_training_memory_dtype_and_state(nb):
     cfg = ModelConfig()
     for name, impl in implementations(nb):
-        fp32, bf16 = impl.training_memory(cfg, 8, 256), impl.training_memory(cfg, 8, 256, torch.bfloat16)
+        fp32 = impl.training_memory(cfg, 8, 256)
+        bf16 = impl.training_memory(cfg, 8, 256, torch.bfloat16)
         assert fp32["optimizer_state"] == 2 * fp32["parameters"] == 2 * bf16["gradients"], name
-        assert bf16["activations"] < fp32["activations"] < 2 * bf16["activations"], name  # the fp32 log-softmax
+        # the fp32 log-softmax
+        assert bf16["activations"] < fp32["activations"] < 2 * bf16["activations"], name
 
 
 # ---------------------------------------------------------------------------------------------
 # Formats, roofline, harness, MFU, loss scaling
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype, e, m", [(torch.float32, 8, 23), (torch.float16, 5, 10), (torch.bfloat16, 8, 7),
+@pytest.mark.parametrize("dtype, e, m",
+                         [(torch.float32, 8, 23), (torch.float16, 5, 10), (torch.bfloat16, 8, 7),
                                          (torch.float8_e5m2, 5, 2), (torch.float64, 11, 52)])
 def test_float_limits_match_finfo(nb, dtype, e, m):
     got, fi = nb.float_limits(e, m), torch.finfo(dtype)
@@ -214,13 +238,16 @@ def test_float_limits_match_finfo(nb, dtype, e, m):
 
 @SETTINGS
 @given(shape=st.lists(st.integers(0, 9), max_size=4),
-       dtype=st.sampled_from([torch.float32, torch.bfloat16, torch.float8_e4m3fn, torch.int64, torch.bool]))
+       dtype=st.sampled_from([torch.float32, torch.bfloat16, torch.float8_e4m3fn, torch.int64,
+                              torch.bool]))
 def test_tensor_bytes_matches_storage(nb, shape, dtype):
-    assert nb.tensor_bytes(tuple(shape), dtype) == torch.empty(shape, dtype=dtype).untyped_storage().nbytes()
+    assert nb.tensor_bytes(tuple(shape),
+                           dtype) == torch.empty(shape, dtype=dtype).untyped_storage().nbytes()
 
 
 @SETTINGS
-@given(m=st.integers(1, 10**4), k=st.integers(1, 10**4), n=st.integers(1, 10**4), s=st.sampled_from([1, 2, 4]))
+@given(m=st.integers(1, 10**4), k=st.integers(1, 10**4), n=st.integers(1, 10**4),
+       s=st.sampled_from([1, 2, 4]))
 def test_matmul_intensity_is_bounded_by_the_smallest_dimension(nb, m, k, n, s):
     """2mkn / s(mk + kn + mn) <= (2/s) min(m, k, n) (the sum exceeds each product of two sizes),
     and a square product has 2n / (3s)."""
@@ -233,8 +260,10 @@ def test_roofline_ridge(nb):
     h100 = hardware.by_name("H100 SXM")
     ridge = h100.peak_flops["bfloat16"] / h100.bandwidth
     assert 250 < ridge < 350
-    got = nb.attainable_flops(np.array([ridge / 10, ridge, ridge * 10]), h100.peak_flops["bfloat16"], h100.bandwidth)
-    assert np.allclose(got, [h100.peak_flops["bfloat16"] / 10, h100.peak_flops["bfloat16"], h100.peak_flops["bfloat16"]])
+    got = nb.attainable_flops(np.array([ridge / 10, ridge, ridge * 10]),
+                              h100.peak_flops["bfloat16"], h100.bandwidth)
+    assert np.allclose(got, [h100.peak_flops["bfloat16"] / 10, h100.peak_flops["bfloat16"],
+                             h100.peak_flops["bfloat16"]])
 
 
 @pytest.mark.parametrize("name", ["solution", "helpers.reference.resource_accounting"])
@@ -256,7 +285,8 @@ def test_benchmark_synchronizes_and_skips_warmup(nb, name):
 def test_mfu_of_lesson02_h100_run(nb):
     """benchmarks/results/transformer_lm.md: the compiled TinyStories step, 12.7 ms for 128 x 256
     tokens, was 28.3% MFU with its own (causal) FLOP count; ours counts the full scores."""
-    mfu = nb.model_flops_utilization(ModelConfig(), 128, 256, 0.0127, hardware.by_name("H100 SXM").peak_flops["bfloat16"])
+    mfu = nb.model_flops_utilization(ModelConfig(), 128, 256, 0.0127,
+                                     hardware.by_name("H100 SXM").peak_flops["bfloat16"])
     assert 0.28 < mfu < 0.32
 
 
@@ -282,7 +312,8 @@ def test_hardware_lookup_prefers_specific_names():
     assert hardware.lookup("AMD EPYC") is None
     for a in hardware.ACCELERATORS:
         assert a.source and a.bandwidth > 0 and a.memory > 0
-        assert a.peak_flops["bfloat16"] >= a.peak_flops["tfloat32"] > a.peak_flops["float32"] > 0, a.name
+        flops = a.peak_flops
+        assert flops["bfloat16"] >= flops["tfloat32"] > flops["float32"] > 0, a.name
 
 
 def test_measure_ceilings_on_cpu():

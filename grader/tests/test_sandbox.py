@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from grader.paths import REPO_ROOT
-from grader.sandbox import (GiB, Isolation, Limits, allocate_uid, answer_modules,
-                            capabilities, parse_size)
+from grader.sandbox import (
+    GiB,
+    Isolation,
+    Limits,
+    allocate_uid,
+    answer_modules,
+    capabilities,
+    parse_size,
+)
 
 CAPS = capabilities()
 PROBE = """
@@ -77,7 +84,8 @@ def run_confined(tmp_path: Path, isolation: Isolation, *outside: Path) -> dict:
         session.close()
 
 
-@pytest.mark.skipif(not (CAPS["drop_user"] and CAPS["mounts"]), reason="needs root and mount namespaces")
+@pytest.mark.skipif(not (CAPS["drop_user"] and CAPS["mounts"]),
+                    reason="needs root and mount namespaces")
 def test_the_launcher_confines_the_command(tmp_path):
     limits = Limits(memory_bytes=1 * GiB, processes=99, disk_bytes=2 << 20, disk_files=200)
     answers = answer_modules(REPO_ROOT, "02_transformer_lm")
@@ -134,7 +142,8 @@ def test_uids_are_not_shared_and_leftovers_die(tmp_path):
     assert sleeper.wait(timeout=5) == -9
 
 
-@pytest.mark.parametrize("text, size", [("8G", 8 * GiB), ("512M", 512 << 20), ("1.5GiB", 3 * GiB // 2),
+@pytest.mark.parametrize("text, size",
+                         [("8G", 8 * GiB), ("512M", 512 << 20), ("1.5GiB", 3 * GiB // 2),
                                         (4096, 4096), ("100", 100)])
 def test_parse_size(text, size):
     assert parse_size(text) == size

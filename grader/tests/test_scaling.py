@@ -51,9 +51,11 @@ def sample_runs(law, n_runs, noise, seed):
     """Runs where both reducible terms are visible: A / N^alpha and B / D^beta each range over
     [0.03, 1.5] nats (elsewhere a term is below the noise and its exponent is not identified)."""
     rng = np.random.default_rng(seed)
-    n = (law["A"] / np.exp(rng.uniform(math.log(0.03), math.log(1.5), n_runs))) ** (1 / law["alpha"])
+    u = np.exp(rng.uniform(math.log(0.03), math.log(1.5), n_runs))
+    n = (law["A"] / u) ** (1 / law["alpha"])
     d = (law["B"] / np.exp(rng.uniform(math.log(0.03), math.log(1.5), n_runs))) ** (1 / law["beta"])
-    loss = (law["E"] + law["A"] / n ** law["alpha"] + law["B"] / d ** law["beta"]) * np.exp(rng.normal(0, noise, n_runs))
+    loss = ((law["E"] + law["A"] / n ** law["alpha"] + law["B"] / d ** law["beta"])
+            * np.exp(rng.normal(0, noise, n_runs)))
     return n, d, loss
 
 
@@ -88,7 +90,8 @@ def test_fit_isoflops_recovers_the_allocation_exponent(nb, law, noise, seed, low
     # whose minimum no fit can place.)
     n_opt, d_opt = nb.compute_optimal_allocation(budgets[-1], **law)
     assume(noise == 0 or law["A"] / n_opt ** law["alpha"] + law["B"] / d_opt ** law["beta"] > 0.05)
-    runs = nb.synthetic_isoflop_runs(budgets, law, sizes_per_budget=11, spread=3, noise=noise, seed=seed)
+    runs = nb.synthetic_isoflop_runs(budgets, law, sizes_per_budget=11, spread=3, noise=noise,
+                                     seed=seed)
     fit = nb.fit_isoflops(runs)
     a_true = law["beta"] / (law["alpha"] + law["beta"])
     assert abs(fit.n_exp - a_true) < (0.01 if noise == 0 else 0.05), (law, fit.n_exp)
@@ -109,10 +112,12 @@ def test_compute_optimal_allocation_is_the_brute_force_minimum(nb, law, compute)
 
 
 @prop(50)
-@given(params=st.tuples(st.floats(0, 25), st.floats(0, 25), st.floats(-1, 1), st.floats(0, 2), st.floats(0, 2)),
+@given(params=st.tuples(st.floats(0, 25), st.floats(0, 25), st.floats(-1, 1), st.floats(0, 2),
+                        st.floats(0, 2)),
        delta=st.sampled_from([1e-3, 1e-2, 1.0]), seed=st.integers(0, 1000))
 def test_objective_gradient_matches_finite_differences(nb, params, delta, seed):
-    n, d, loss = sample_runs({"E": 1.7, "A": 400, "B": 400, "alpha": 0.34, "beta": 0.28}, 30, 0.01, seed)
+    n, d, loss = sample_runs({"E": 1.7, "A": 400, "B": 400, "alpha": 0.34, "beta": 0.28}, 30, 0.01,
+                             seed)
     args = (np.log(n), np.log(d), np.log(loss), delta)
     p = np.array(params, dtype=float)
     value, grad = nb.chinchilla_objective(p, *args)
@@ -120,7 +125,8 @@ def test_objective_gradient_matches_finite_differences(nb, params, delta, seed):
     r = np.logaddexp.reduce(t, axis=0) - args[2]
     assert math.isclose(value, float(nb.huber(r, delta).sum()), rel_tol=1e-9, abs_tol=1e-12)
     h = 1e-6
-    numeric = [(nb.chinchilla_objective(p + h * e, *args)[0] - nb.chinchilla_objective(p - h * e, *args)[0]) / (2 * h)
+    objective = nb.chinchilla_objective
+    numeric = [(objective(p + h * e, *args)[0] - objective(p - h * e, *args)[0]) / (2 * h)
                for e in np.eye(5)]
     # Huber's second derivative jumps at |r| = delta: a residual within h of it spoils the
     # finite difference, so compare loosely and only when no residual sits on the kink.
@@ -140,14 +146,16 @@ def test_huber_is_quadratic_then_linear(nb, r, delta):
 
 
 @prop(25)
-@given(center=st.floats(5, 25), curvature=st.floats(0.01, 1), floor=st.floats(0.5, 5), k=st.integers(3, 12),
+@given(center=st.floats(5, 25), curvature=st.floats(0.01, 1), floor=st.floats(0.5, 5),
+       k=st.integers(3, 12),
        seed=st.integers(0, 1000))
 def test_parabola_minimum_is_exact_on_parabolas(nb, center, curvature, floor, k, seed):
     x = center + np.random.default_rng(seed).uniform(-3, 3, k)
     if len(np.unique(np.round(x, 6))) < 3:
         return
     n_opt, l_min = nb.fit_parabola_minimum(np.exp(x), curvature * (x - center) ** 2 + floor)
-    assert math.isclose(math.log(n_opt), center, abs_tol=1e-6) and math.isclose(l_min, floor, rel_tol=1e-7)
+    assert math.isclose(math.log(n_opt), center, abs_tol=1e-6)
+    assert math.isclose(l_min, floor, rel_tol=1e-7)
 
 
 def test_huber_resists_broken_runs_where_least_squares_does_not(nb):
@@ -187,7 +195,8 @@ def test_reference_strategy_predicts_unseen_laws(nb, student):
     assert service.spent <= service.budget
     law, c = service._law, 100 * service.budget
     res = minimize_scalar(lambda x: float(law.loss(math.exp(x), c / (6 * math.exp(x)))),
-                          bounds=(math.log(1e3), math.log(1e14)), method="bounded", options={"xatol": 1e-9})
+                          bounds=(math.log(1e3), math.log(1e14)), method="bounded",
+                          options={"xatol": 1e-9})
     n_true = math.exp(res.x)
     assert abs(math.log10(prediction["N"] / n_true)) < math.log10(1.5), (prediction, n_true)
     assert abs(prediction["loss"] / float(law.loss(n_true, c / (6 * n_true))) - 1) < 0.05
@@ -204,24 +213,29 @@ def test_sweep_plan(scale):
     assert len({r.run_id for r in runs}) == len(runs)
     for r in runs:
         n = scaling.non_embedding_params(r.d_model, r.num_layers)
-        assert abs(6 * n * r.tokens / r.budget - 1) < 0.02, "each run spends its budget (to whole steps)"
+        spent = 6 * n * r.tokens / r.budget
+        assert abs(spent - 1) < 0.02, "each run spends its budget (to whole steps)"
         assert r.num_heads * scaling.D_HEAD == r.d_model and r.d_ff * 3 == 8 * r.d_model
         assert cfg.batch_limits[0] <= r.batch_size <= cfg.batch_limits[1]
     for budget in cfg.budgets:  # the guess of the optimum lies inside each budget's sizes
-        sizes = [scaling.non_embedding_params(r.d_model, r.num_layers) for r in runs if r.budget == budget]
+        sizes = [scaling.non_embedding_params(r.d_model, r.num_layers)
+                 for r in runs if r.budget == budget]
         guess = math.sqrt(budget / (6 * cfg.tokens_per_param))
-        assert min(sizes) <= guess <= max(sizes) or min(sizes) == scaling.non_embedding_params(*cfg.ladder[0])
+        smallest = scaling.non_embedding_params(*cfg.ladder[0])
+        assert min(sizes) <= guess <= max(sizes) or min(sizes) == smallest
 
 
 def test_non_embedding_params_count_the_reference_model():
     from helpers.reference.model import ModelConfig, ReferenceLM
 
     for d, layers in scaling.LADDER[:8]:
-        model = ReferenceLM(ModelConfig(vocab_size=100, context_length=16, d_model=d, num_layers=layers,
+        model = ReferenceLM(ModelConfig(vocab_size=100, context_length=16, d_model=d,
+                                        num_layers=layers,
                                         num_heads=d // scaling.D_HEAD, d_ff=8 * d // 3))
         n = sum(p.numel() for name, p in model.named_parameters()
                 if not name.startswith(("token_embeddings", "lm_head")))
-        assert n == scaling.non_embedding_params(d, layers) == 12 * layers * d * d + (2 * layers + 1) * d
+        expected = 12 * layers * d * d + (2 * layers + 1) * d
+        assert n == scaling.non_embedding_params(d, layers) == expected
 
 
 @pytest.fixture(scope="module")
@@ -243,12 +257,14 @@ def test_train_run_records_a_row(smoke_corpus):
 def test_run_sweep_writes_and_resumes(tmp_path, smoke_corpus):
     import dataclasses
 
-    cfg = dataclasses.replace(scaling.SCALES["smoke"], budgets=(2e8,), sizes_per_budget=2, min_steps=4,
+    cfg = dataclasses.replace(scaling.SCALES["smoke"], budgets=(2e8,), sizes_per_budget=2,
+                              min_steps=4,
                               batch_limits=(2, 2), eval_batches=2, eval_batch_size=2)
     runs = scaling.run_sweep("smoke", tmp_path, cfg=cfg, device="cpu", progress=False)
     assert len(runs) == 2 and list(runs.columns) == list(scaling.FIELDS)
     meta = json.loads((tmp_path / "sweep.json").read_text())
-    assert meta["config"]["budgets"] == [2e8] and meta["provenance"]["date_utc"] and meta["skipped"] == []
+    assert meta["config"]["budgets"] == [2e8] and meta["provenance"]["date_utc"]
+    assert meta["skipped"] == []
     first = (tmp_path / "runs.csv").read_text()
     scaling.run_sweep("smoke", tmp_path, cfg=cfg, device="cpu", progress=False)
     assert (tmp_path / "runs.csv").read_text() == first, "a rerun skips the runs already done"
@@ -264,7 +280,8 @@ def test_shipped_sweeps(name, n_runs):
     assert list(runs.columns) == list(scaling.FIELDS) and len(runs) == n_runs
     assert np.allclose(runs.C_actual, 6 * runs.N * runs.D)
     assert np.all(np.abs(runs.C_actual / runs.C - 1) < 0.02)
-    assert np.all(runs.N == [scaling.non_embedding_params(d, l) for d, l in zip(runs.d_model, runs.num_layers)])
+    sizes = zip(runs.d_model, runs.num_layers)
+    assert np.all(runs.N == [scaling.non_embedding_params(d, l) for d, l in sizes])
     meta = json.loads((folder / "sweep.json").read_text())
     prov = meta["provenance"]
     assert len(prov["git_commit"]) == 40 and prov["date_utc"] and prov["torch"] and prov["command"]
@@ -279,11 +296,14 @@ def test_service_law_is_the_fit_it_claims(nb):
     law, free = record["law"], record["free_fit"]
     runs = pd.read_csv(REPO_ROOT / record["runs"])
     logs = [np.log(runs[c].to_numpy(dtype=float)) for c in ("N", "D", "loss")]
-    p = np.array([math.log(law["A"]), math.log(law["B"]), math.log(law["E"]), law["alpha"], law["beta"]])
+    p = np.array([math.log(law["A"]), math.log(law["B"]), math.log(law["E"]), law["alpha"],
+                  law["beta"]])
     value, grad = nb.chinchilla_objective(p, *logs)
     assert np.all(np.abs(grad[[0, 1, 3, 4]]) < 1e-5), grad
-    q = np.array([math.log(free["A"]), math.log(free["B"]), -50.0 if free["E"] == 0 else math.log(free["E"]),
+    log_e = -50.0 if free["E"] == 0 else math.log(free["E"])
+    q = np.array([math.log(free["A"]), math.log(free["B"]), log_e,
                   free["alpha"], free["beta"]])
     assert nb.chinchilla_objective(q, *logs)[0] <= value
     pred = nb.law_loss(runs.N, runs.D, *(law[k] for k in ("E", "A", "B", "alpha", "beta")))
-    assert math.isclose(float(np.sqrt(np.mean((pred / runs.loss - 1) ** 2))), record["residual_rms"], rel_tol=1e-6)
+    assert math.isclose(float(np.sqrt(np.mean((pred / runs.loss - 1) ** 2))),
+                        record["residual_rms"], rel_tol=1e-6)

@@ -25,7 +25,8 @@ def test_torch_is_pinned_to_the_cpu_wheel_version():
 
 
 def test_every_dependency_says_which_lessons_use_it():
-    lines = [ln for ln in PYPROJECT.read_text().splitlines() if re.match(r'\s+"[A-Za-z0-9_.-]+[=<>]', ln)]
+    lines = [ln for ln in PYPROJECT.read_text().splitlines()
+             if re.match(r'\s+"[A-Za-z0-9_.-]+[=<>]', ln)]
     assert lines, "no dependency lines found"
     uncommented = [ln.strip() for ln in lines if "#" not in ln]
     assert not uncommented, f"dependencies without a comment saying who uses them: {uncommented}"
@@ -41,21 +42,26 @@ def test_environment_yml_installs_this_project_with_the_same_python():
     deps = env["dependencies"]
     python = next(d for d in deps if isinstance(d, str) and d.startswith("python"))
     minimum = project()["requires-python"].removeprefix(">=")
-    assert python.split("=")[-1].startswith(minimum), f"environment.yml has {python}, pyproject {minimum}"
+    assert python.split("=")[-1].startswith(minimum), (
+        f"environment.yml has {python}, pyproject {minimum}")
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert '-e ".[dev]"' in pip or "-e .[dev]" in pip, "environment.yml must pip-install this project"
+    assert '-e ".[dev]"' in pip or "-e .[dev]" in pip, (
+        "environment.yml must pip-install this project")
     # Anything else it pins must agree with pyproject.
     pinned = {re.split(r"[=<>]", d)[0]: d for d in project()["dependencies"]}
     for line in pip:
         name = re.split(r"[=<>\[ ]", line)[0]
         if name in pinned:
-            assert line.replace(" ", "") == pinned[name].replace(" ", ""), f"{line} disagrees with {pinned[name]}"
+            assert line.replace(" ", "") == pinned[name].replace(" ", ""), (
+                f"{line} disagrees with {pinned[name]}")
 
 
 def test_ci_runs_exactly_the_readme_test_command():
     readme = (REPO_ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
-    ci = [ln for ln in (REPO_ROOT / ".ci" / "run").read_text().splitlines() if ln and not ln.startswith("#")]
+    ci = [ln for ln in (REPO_ROOT / ".ci" / "run").read_text().splitlines() if ln
+          and not ln.startswith("#")]
     assert "make test" in ci, f".ci/run must call `make test`, found {ci}"
     makefile = (REPO_ROOT / "Makefile").read_text()
-    assert re.search(r"^test: install$", makefile, re.M) and re.search(r"^demo: install$", makefile, re.M)
+    assert re.search(r"^test: install$", makefile, re.M)
+    assert re.search(r"^demo: install$", makefile, re.M)

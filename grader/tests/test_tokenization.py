@@ -103,7 +103,8 @@ def test_encode_equals_huggingface_on_a_megabyte(nb, corpus_1mb, trained):
     ours = nb.Tokenizer(vocab, merges, [EOT]).encode(text)
     theirs = hf_tokenizer(vocab, merges, [EOT]).encode(text).ids
     first_diff = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), None)
-    assert len(ours) == len(theirs) and first_diff is None, f"first difference at token {first_diff}"
+    assert len(ours) == len(theirs) and first_diff is None, (
+        f"first difference at token {first_diff}")
 
 
 def test_parallel_training_equals_serial(nb, corpus_1mb, trained):
@@ -113,8 +114,8 @@ def test_parallel_training_equals_serial(nb, corpus_1mb, trained):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    text=st.lists(st.sampled_from(["a", "b", "ab", " ", "  ", "\n", "é", "猫", "!", "'s", "1", EOT]),
-                  max_size=40).map("".join),
+    text=st.lists(st.sampled_from(["a", "b", "ab", " ", "  ", "\n", "é", "猫", "!", "'s", "1",
+                                   EOT]), max_size=40).map("".join),
     extra=st.integers(0, 40),
 )
 def test_train_equals_brute_force(nb, tmp_path_factory, text, extra):
@@ -135,7 +136,8 @@ def test_round_trip_any_string(tokenizer, s):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["a", "l", "'", "'ll", " ", "   ", "\n", "\t", "é", "🙂", EOT, "<|", "end",
+@given(st.lists(st.sampled_from(["a", "l", "'", "'ll", " ", "   ", "\n", "\t", "é", "🙂", EOT, "<|",
+                                 "end",
                                  "oftext|>", "1", "!"]), max_size=30),
        st.lists(st.integers(0, 200), max_size=6))
 def test_encode_iterable_equals_encode(tokenizer, pieces, cuts):
@@ -154,7 +156,8 @@ def test_encode_iterable_over_a_file(tokenizer, corpus_1mb):
 def test_file_format_round_trip(nb, trained, tmp_path):
     vocab, merges = trained
     save_tokenizer_files(vocab, merges, tmp_path / "vocab.json", tmp_path / "merges.txt")
-    assert load_tokenizer_files(tmp_path / "vocab.json", tmp_path / "merges.txt") == (vocab, list(merges))
+    loaded = load_tokenizer_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
+    assert loaded == (vocab, list(merges))
     loaded = nb.Tokenizer.from_files(tmp_path / "vocab.json", tmp_path / "merges.txt", [EOT])
     assert loaded.vocab == nb.Tokenizer(vocab, merges, [EOT]).vocab
     # GPT-2's printable stand-ins: the space is "Ġ", every byte has one distinct character.

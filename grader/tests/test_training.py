@@ -1,4 +1,5 @@
-"""The training loop and its reference hooks (helpers/training.py), and the plots (helpers/plotting.py).
+"""The training loop and its reference hooks (helpers/training.py), and the plots
+(helpers/plotting.py).
 
 - Reference values: the learning-rate schedule at its key points; batches are windows of the
   data with targets shifted by one.
@@ -70,7 +71,9 @@ def test_get_batch_windows_and_shift():
     assert torch.all(y[:, -1] == x[:, -1] + 3)
     starts = x[:, 0] // 3
     assert torch.all((starts >= 0) & (starts + 16 < 1000))
-    torch.testing.assert_close(x, torch.from_numpy(data[starts.numpy()[:, None] + np.arange(16)]).long())
+    torch.testing.assert_close(x,
+                               torch.from_numpy(data[starts.numpy()[:,
+                                                                    None] + np.arange(16)]).long())
     # Every start position is possible (uniform over len(data) - context_length values).
     np.random.seed(1)
     seen = {int(s) for _ in range(200) for s in get_batch(data[:20], 16, 4, "cpu")[0][:, 0] // 3}
@@ -133,7 +136,8 @@ def test_training_lowers_the_loss(corpus):
 
 
 def short_config(out_dir, **kw) -> TrainConfig:
-    return TrainConfig(**{**dict(batch_size=4, context_length=32, num_steps=20, lr=3e-3, min_lr=3e-4,
+    return TrainConfig(**{**dict(batch_size=4, context_length=32, num_steps=20, lr=3e-3,
+                                 min_lr=3e-4,
                                  warmup_steps=4, eval_every=5, eval_batches=2, log_every=5,
                                  checkpoint_every=10, out_dir=out_dir, device="cpu"), **kw})
 

@@ -18,12 +18,12 @@ out (``ANSWERS``).
 """
 from __future__ import annotations
 
-ANSWERS = ("05_ddp",)  # answers lesson 05's exercises: left out of its student bundle
-
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+ANSWERS = ("05_ddp",)  # answers lesson 05: left out of its student bundle
 
 MiB = 1024 ** 2
 

@@ -14,10 +14,10 @@ Test: ``python -m pytest grader/tests/test_model.py -q -k generate``.
 """
 from __future__ import annotations
 
-ANSWERS = ("02_transformer_lm",)  # answers lesson 02's exercises: left out of its student bundle
-
 import torch
 from torch import nn
+
+ANSWERS = ("02_transformer_lm",)  # answers lesson 02: left out of its student bundle
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_p: float = 1.0,

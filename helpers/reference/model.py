@@ -21,8 +21,6 @@ Test: ``python -m pytest grader/tests/test_model.py -q``.
 """
 from __future__ import annotations
 
-ANSWERS = ("02_transformer_lm",)  # answers lesson 02's exercises: left out of its student bundle
-
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+ANSWERS = ("02_transformer_lm",)  # answers lesson 02: left out of its student bundle
 
 AttentionFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,7 +43,8 @@ class ModelConfig:
     d_model: int = 512
     num_layers: int = 4
     num_heads: int = 16
-    d_ff: int = 1344  # ~ 8/3 d_model rounded to a multiple of 64: SwiGLU's 3 matrices ~ a 4 d_model FFN's 2
+    # ~ 8/3 d_model rounded to a multiple of 64: SwiGLU's 3 matrices ~ a 4 d_model FFN's 2
+    d_ff: int = 1344
     rope_theta: float = 10_000.0
     eps: float = 1e-5  # RMSNorm's epsilon
 
@@ -53,7 +54,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.d_model % self.num_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(f"d_model={self.d_model} is not divisible by "
+                             f"num_heads={self.num_heads}")
         if self.d_head % 2:
             raise ValueError(f"RoPE rotates pairs: d_head={self.d_head} must be even")
 
@@ -143,7 +145,8 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         # x: (batch, seq, d_model); cos, sin: (seq, d_head/2) or (batch, 1, seq, d_head/2)
-        def heads(t: torch.Tensor) -> torch.Tensor:  # (batch, seq, d_model) -> (batch, heads, seq, d_head)
+        # (batch, seq, d_model) -> (batch, heads, seq, d_head)
+        def heads(t: torch.Tensor) -> torch.Tensor:
             return t.unflatten(-1, (self.num_heads, self.d_head)).transpose(1, 2)
 
         q = apply_rope(heads(self.q_proj(x)), cos, sin)
@@ -194,12 +197,14 @@ class ReferenceLM(nn.Module):
             No effect without autocast.
     """
 
-    def __init__(self, cfg: ModelConfig, attn_backend: str = "sdpa", autocast_residual: bool = False):
+    def __init__(self, cfg: ModelConfig, attn_backend: str = "sdpa",
+                 autocast_residual: bool = False):
         super().__init__()
         self.cfg = cfg
         self.autocast_residual = autocast_residual
         self.token_embeddings = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.layers = nn.ModuleList(TransformerBlock(cfg, attn_backend) for _ in range(cfg.num_layers))
+        self.layers = nn.ModuleList(TransformerBlock(cfg, attn_backend)
+                                    for _ in range(cfg.num_layers))
         self.ln_final = nn.RMSNorm(cfg.d_model, eps=cfg.eps)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)  # weight (vocab, d_model)
         cos, sin = rope_tables(cfg.d_head, cfg.context_length, cfg.rope_theta)
@@ -230,7 +235,8 @@ class ReferenceLM(nn.Module):
             elif isinstance(module, nn.RMSNorm):
                 nn.init.ones_(module.weight)
 
-    def forward(self, token_ids: torch.Tensor, token_positions: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, token_ids: torch.Tensor,
+                token_positions: torch.Tensor | None = None) -> torch.Tensor:
         """Next-token logits.
 
         Args:

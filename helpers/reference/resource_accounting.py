@@ -14,8 +14,6 @@ Test: ``python -m pytest grader/tests/test_resource_accounting.py -q``.
 """
 from __future__ import annotations
 
-ANSWERS = ("03_resource_accounting",)  # answers lesson 03's exercises: left out of its student bundle
-
 import statistics
 import time
 from collections.abc import Callable
@@ -23,6 +21,8 @@ from collections.abc import Callable
 import torch
 
 from helpers.reference.model import ModelConfig
+
+ANSWERS = ("03_resource_accounting",)  # answers lesson 03: left out of its student bundle
 
 
 def count_parameters(cfg: ModelConfig) -> dict[str, int]:
@@ -41,13 +41,15 @@ def forward_flops(cfg: ModelConfig, batch_size: int, seq_len: int) -> dict[str, 
             "lm_head": 2 * B * T * d * cfg.vocab_size}
 
 
-def training_flops(cfg: ModelConfig, batch_size: int, seq_len: int, checkpointing: bool = False) -> int:
+def training_flops(cfg: ModelConfig, batch_size: int, seq_len: int,
+                   checkpointing: bool = False) -> int:
     """Forward + backward (3x forward); checkpointed blocks run forward once more."""
     fwd = forward_flops(cfg, batch_size, seq_len)
     return 3 * sum(fwd.values()) + (sum(fwd.values()) - fwd["lm_head"] if checkpointing else 0)
 
 
-def training_memory(cfg: ModelConfig, batch_size: int, seq_len: int, dtype: torch.dtype = torch.float32,
+def training_memory(cfg: ModelConfig, batch_size: int, seq_len: int,
+                    dtype: torch.dtype = torch.float32,
                     checkpointing: bool = False) -> dict[str, int]:
     """Bytes of an AdamW training step: fp32 state (16 N) and the activations saved for backward."""
     n = sum(count_parameters(cfg).values())
@@ -56,7 +58,8 @@ def training_memory(cfg: ModelConfig, batch_size: int, seq_len: int, dtype: torc
     layers = L * d + per_layer if checkpointing else L * per_layer
     # ln_final (3 d + 1) in dtype; the fp32 log-softmax (V); int64 ids and targets (16 bytes)
     activations = tokens * ((layers + 3 * d + 1) * dtype.itemsize + 4 * cfg.vocab_size + 16)
-    return {"parameters": 4 * n, "gradients": 4 * n, "optimizer_state": 8 * n, "activations": activations}
+    return {"parameters": 4 * n, "gradients": 4 * n, "optimizer_state": 8 * n,
+            "activations": activations}
 
 
 def model_flops_utilization(cfg: ModelConfig, batch_size: int, seq_len: int, step_seconds: float,
@@ -79,4 +82,5 @@ def benchmark(fn: Callable[[], object], warmup: int = 3, repeats: int = 10,
         fn()
         sync()
         times.append(time.perf_counter() - start)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times), "times": times}
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "times": times}

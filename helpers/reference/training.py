@@ -49,7 +49,8 @@ def get_batch(data: np.ndarray, batch_size: int, context_length: int, device: st
 
 def cosine_lr_schedule(t: int, max_lr: float, min_lr: float, warmup_iters: int,
                        cosine_cycle_iters: int) -> float:
-    """Linear warm-up to ``max_lr``, cosine decay to ``min_lr`` at ``cosine_cycle_iters``, then flat.
+    """Linear warm-up to ``max_lr``, cosine decay to ``min_lr`` at ``cosine_cycle_iters``, then
+    flat.
 
     lr(t) = max_lr * t / warmup_iters                                    for t < warmup_iters
           = min_lr + (1 + cos(pi (t - warmup) / (cycle - warmup))) / 2 * (max_lr - min_lr)
