@@ -14,16 +14,18 @@ Every graded test cell has cases. What the in-kernel tests check that no case ca
 
 The Triton cases run under ``TRITON_INTERPRET=1`` on the CPU, as all grading does, on any
 machine (``grader.kernel.grading_env`` hides GPUs), in float32 (exact ``tl.dot`` there) and
-float16. Kernels are launched with ``@launch`` at the wrapper's 64 x 64 tiles and once per
+float16. Kernels are launched (``launch_case``) at the wrapper's 64 x 64 tiles and once per
 kernel at other tile sizes (the kernels take them as ``tl.constexpr`` parameters), on
 lengths that are not multiples of the tiles.
+
+A case's ``hint`` is what the student reads when it fails (never its inputs or values).
 """
 import math
 import os
 
 import torch
 
-from grader.trusted import Case
+from grader.trusted import Case, autograd_case, launch_case
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # tests load the solution in-process: kernels
                                                # must be decorated in interpreter mode
@@ -32,6 +34,7 @@ LOG2E = 1.4426950408889634
 F64 = {"rtol": 1e-9, "atol": 1e-12}   # float64 inputs: only the order of sums differs
 F32 = {"rtol": 2e-4, "atol": 5e-5}    # float32 results (a few times the float32 errors seen)
 F16 = {"rtol": 1e-2, "atol": 1e-2}    # float16 results: one float16 rounding (~1e-3) and more
+TILES = "other tile sizes: BLOCK_Q and BLOCK_K may differ from each other and from 64"
 _seed = iter(range(4040, 5000))
 
 
@@ -44,8 +47,8 @@ def randn(*shape, dtype=torch.float64, scale=1.0):
 def qkv(*lead, n_q, n_k=None, d, dtype=torch.float64, scale=1.0):
     """Q (*lead, n_q, d) and K, V (*lead, n_k, d)."""
     n_k = n_q if n_k is None else n_k
-    return (randn(*lead, n_q, d, dtype=dtype, scale=scale), randn(*lead, n_k, d, dtype=dtype, scale=scale),
-            randn(*lead, n_k, d, dtype=dtype))
+    return (randn(*lead, n_q, d, dtype=dtype, scale=scale),
+            randn(*lead, n_k, d, dtype=dtype, scale=scale), randn(*lead, n_k, d, dtype=dtype))
 
 
 def attention64(Q, K, V, is_causal):
@@ -65,24 +68,25 @@ def nan_after(V, row):
     return V
 
 
-def close(case, tol):
-    return case.close(**tol)
+def close(case, tol, hint=None):
+    return case.close(**tol).hint(hint)
 
 
 # --- the PyTorch functions --------------------------------------------------------------------
 
-def naive(lead, n_q, d, causal, n_k=None, dtype=torch.float64, scale=1.0):
+def naive(lead, n_q, d, causal, n_k=None, dtype=torch.float64, scale=1.0, hint=None):
     tol = {torch.float64: F64, torch.float32: F32}[dtype]
-    return close(Case("naive_attention", *qkv(*lead, n_q=n_q, n_k=n_k, d=d, dtype=dtype, scale=scale),
-                      is_causal=causal), tol)
+    Q, K, V = qkv(*lead, n_q=n_q, n_k=n_k, d=d, dtype=dtype, scale=scale)
+    return close(Case("naive_attention", Q, K, V, is_causal=causal), tol, hint)
 
 
-def forward(lead, n_q, d, causal, n_k=None, dtype=torch.float64, scale=1.0, nan_from=None, **blocks):
+def forward(lead, n_q, d, causal, n_k=None, dtype=torch.float64, scale=1.0, nan_from=None,
+            hint=None, **blocks):
     Q, K, V = qkv(*lead, n_q=n_q, n_k=n_k, d=d, dtype=dtype, scale=scale)
     if nan_from is not None:
         V = nan_after(V, nan_from)
     tol = {torch.float64: F64, torch.float32: F32, torch.float16: F16}[dtype]
-    return close(Case("flash_forward_pytorch", Q, K, V, causal, **blocks), tol)
+    return close(Case("flash_forward_pytorch", Q, K, V, causal, **blocks), tol, hint)
 
 
 def saved(lead, n_q, d, causal, n_k=None, dtype=torch.float64, garbled=False):
@@ -97,31 +101,35 @@ def saved(lead, n_q, d, causal, n_k=None, dtype=torch.float64, garbled=False):
     return Q, K, V, O.to(dtype), L.to(acc), randn(*lead, n_q, d, dtype=dtype)
 
 
-def backward(lead, n_q, d, causal, n_k=None, dtype=torch.float64, garbled=False):
+def backward(lead, n_q, d, causal, n_k=None, dtype=torch.float64, garbled=False, hint=None):
     tol = {torch.float64: F64, torch.float32: F32, torch.float16: F16}[dtype]
-    return close(Case("flash_backward_pytorch", *saved(lead, n_q, d, causal, n_k, dtype, garbled), causal), tol)
+    inputs = saved(lead, n_q, d, causal, n_k, dtype, garbled)
+    return close(Case("flash_backward_pytorch", *inputs, causal), tol, hint)
 
 
-def function(lead, n_q, d, causal, n_k=None, dtype=torch.float64):
+def function(lead, n_q, d, causal, n_k=None, dtype=torch.float64, hint=None):
     Q, K, V = qkv(*lead, n_q=n_q, n_k=n_k, d=d, dtype=dtype)
     tol = {torch.float64: F64, torch.float32: F32}[dtype]
-    return close(Case("@autograd", "FlashAttentionPytorch.apply", [Q, K, V], randn(*lead, n_q, d, dtype=dtype),
-                      is_causal=causal), tol)
+    return close(autograd_case("FlashAttentionPytorch.apply", inputs=[Q, K, V],
+                               grad_output=randn(*lead, n_q, d, dtype=dtype), is_causal=causal),
+                 tol, hint)
 
 
 # --- the Triton kernels: launched on flattened (BH, seq, d) tensors ---------------------------
 
-def launch_forward(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64, scale=1.0, nan_from=None):
+def launch_forward(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64, scale=1.0,
+                   nan_from=None, hint=None):
     """``flash_fwd_kernel`` on one grid: returns [O, L]."""
     n_k = n_q if n_k is None else n_k
     q, k, v = qkv(bh, n_q=n_q, n_k=n_k, d=d, dtype=dtype, scale=scale)
     if nan_from is not None:
         v = nan_after(v, nan_from)
     o, lse = torch.zeros_like(q), torch.zeros(bh, n_q, dtype=torch.float32)
-    case = Case("@launch", "flash_fwd_kernel", (math.ceil(n_q / bq), bh),
-                [q, k, v, o, lse, n_q, n_k, LOG2E / math.sqrt(d)],
-                {"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal}, outputs=[3, 4])
-    return close(case, F16 if dtype == torch.float16 else F32)
+    case = launch_case("flash_fwd_kernel", grid=(math.ceil(n_q / bq), bh),
+                       args=[q, k, v, o, lse, n_q, n_k, LOG2E / math.sqrt(d)],
+                       kwargs={"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal},
+                       outputs=[3, 4])
+    return close(case, F16 if dtype == torch.float16 else F32, hint)
 
 
 def backward_inputs(bh, n_q, d, causal, n_k, dtype):
@@ -131,25 +139,28 @@ def backward_inputs(bh, n_q, d, causal, n_k, dtype):
     return q, k, v, do, lse.float(), delta
 
 
-def launch_dkdv(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64):
+def launch_dkdv(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64, hint=None):
     """``flash_bwd_dkdv_kernel`` on one grid: returns [dK, dV]."""
     n_k = n_q if n_k is None else n_k
     q, k, v, do, lse, delta = backward_inputs(bh, n_q, d, causal, n_k, dtype)
-    case = Case("@launch", "flash_bwd_dkdv_kernel", (math.ceil(n_k / bk), bh),
-                [q, k, v, do, lse, delta, torch.zeros_like(k), torch.zeros_like(v), n_q, n_k,
-                 LOG2E / math.sqrt(d), 1 / math.sqrt(d)],
-                {"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal}, outputs=[6, 7])
-    return close(case, F16 if dtype == torch.float16 else F32)
+    case = launch_case("flash_bwd_dkdv_kernel", grid=(math.ceil(n_k / bk), bh),
+                       args=[q, k, v, do, lse, delta, torch.zeros_like(k), torch.zeros_like(v),
+                             n_q, n_k, LOG2E / math.sqrt(d), 1 / math.sqrt(d)],
+                       kwargs={"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal},
+                       outputs=[6, 7])
+    return close(case, F16 if dtype == torch.float16 else F32, hint)
 
 
-def launch_dq(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64):
+def launch_dq(bh, n_q, d, causal, n_k=None, dtype=torch.float32, bq=64, bk=64, hint=None):
     """``flash_bwd_dq_kernel`` on one grid: returns [dQ]."""
     n_k = n_q if n_k is None else n_k
     q, k, v, do, lse, delta = backward_inputs(bh, n_q, d, causal, n_k, dtype)
-    case = Case("@launch", "flash_bwd_dq_kernel", (math.ceil(n_q / bq), bh),
-                [q, k, v, do, lse, delta, torch.zeros_like(q), n_q, n_k, LOG2E / math.sqrt(d), 1 / math.sqrt(d)],
-                {"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal}, outputs=[6])
-    return close(case, F16 if dtype == torch.float16 else F32)
+    case = launch_case("flash_bwd_dq_kernel", grid=(math.ceil(n_q / bq), bh),
+                       args=[q, k, v, do, lse, delta, torch.zeros_like(q), n_q, n_k,
+                             LOG2E / math.sqrt(d), 1 / math.sqrt(d)],
+                       kwargs={"D_HEAD": d, "BLOCK_Q": bq, "BLOCK_K": bk, "IS_CAUSAL": causal},
+                       outputs=[6])
+    return close(case, F16 if dtype == torch.float16 else F32, hint)
 
 
 def wrapper(call, lead, n_q, d, causal, n_k=None, dtype=torch.float32):
@@ -162,30 +173,39 @@ CASES = {
     "test_naive_attention": [
         naive((3,), 6, 8, False),
         naive((3,), 6, 8, True),
-        naive((2, 2), 9, 16, True),  # (batch, heads, seq, d)
-        naive((2, 1), 1, 4, True),  # one query
+        naive((2, 2), 9, 16, True, hint="inputs of shape (batch, heads, seq, d)"),
+        naive((2, 1), 1, 4, True, hint="a single query"),
         naive((1,), 5, 8, False, n_k=12),
-        naive((2,), 4, 8, True, n_k=7),  # causal, top-left aligned: query i sees keys 0..i
+        naive((2,), 4, 8, True, n_k=7, hint="causal, top-left aligned: query i sees keys 0..i"),
         naive((2,), 7, 8, True, n_k=4),
-        naive((1, 2), 6, 8, True, scale=30.0),  # scores in the thousands: a stable softmax
-        close(Case("naive_attention", *qkv(2, n_q=10, d=16, dtype=torch.float32), True).any_dtype(), F32),
-        close(Case("@autograd", "naive_attention", list(qkv(2, n_q=8, d=8)), randn(2, 8, 8), is_causal=True), F64),
+        naive((1, 2), 6, 8, True, scale=30.0,
+              hint="scores in the thousands: subtract the row max (a stable softmax)"),
+        close(Case("naive_attention", *qkv(2, n_q=10, d=16, dtype=torch.float32), True)
+              .any_dtype(), F32),
+        close(autograd_case("naive_attention", inputs=list(qkv(2, n_q=8, d=8)),
+                            grad_output=randn(2, 8, 8), is_causal=True), F64,
+              hint="gradients flow through the causal mask and the softmax"),
     ],
     "test_flash_forward_pytorch": [
         forward((2,), 50, 16, False, block_q=16, block_k=32),
         forward((2,), 50, 16, True, block_q=16, block_k=32),
         forward((1, 2), 45, 8, True, block_q=32, block_k=8),
-        forward((2, 1), 70, 8, True),  # default tiles (32, 32)
-        forward((1,), 10, 8, True, block_q=32, block_k=64),  # tiles larger than the sequence
+        forward((2, 1), 70, 8, True, hint="the default tiles (32, 32)"),
+        forward((1,), 10, 8, True, block_q=32, block_k=64, hint="tiles larger than the sequence"),
         forward((1, 1), 1, 4, False, block_q=8, block_k=8),
         forward((1,), 20, 16, False, n_k=53, block_q=8, block_k=16),
         forward((2,), 37, 8, True, n_k=21, block_q=16, block_k=16),
         forward((2,), 21, 8, True, n_k=37, block_q=16, block_k=8),
-        forward((2,), 40, 16, True, dtype=torch.float32, block_q=16, block_k=16),  # O and L in float32
-        forward((1, 2), 33, 16, True, dtype=torch.float16, block_q=16, block_k=16),  # O float16, L float32
-        forward((1,), 48, 16, False, dtype=torch.float32, scale=8.0, block_q=16, block_k=16),  # scores ~ 1e3
-        forward((2,), 80, 8, True, nan_from=32, block_q=32, block_k=16),  # hidden tiles are never read
-        forward((1, 2), 48, 8, True, nan_from=16, block_q=16, block_k=16),
+        forward((2,), 40, 16, True, dtype=torch.float32, block_q=16, block_k=16,
+                hint="float32 inputs: O and L in float32"),
+        forward((1, 2), 33, 16, True, dtype=torch.float16, block_q=16, block_k=16,
+                hint="float16 inputs: O in float16, L in float32"),
+        forward((1,), 48, 16, False, dtype=torch.float32, scale=8.0, block_q=16, block_k=16,
+                hint="large scores: rescale by the running max"),
+        forward((2,), 80, 8, True, nan_from=32, block_q=32, block_k=16,
+                hint="causal: skip the key tiles a query tile cannot see (never read them)"),
+        forward((1, 2), 48, 8, True, nan_from=16, block_q=16, block_k=16,
+                hint="causal: skip the key tiles a query tile cannot see (never read them)"),
     ],
     "test_flash_backward_pytorch": [
         backward((2,), 13, 8, False),
@@ -194,9 +214,12 @@ CASES = {
         backward((1,), 9, 8, False, n_k=14),
         backward((2,), 11, 8, True, n_k=6),
         backward((1,), 24, 16, True, dtype=torch.float32),
-        backward((1, 2), 20, 16, True, dtype=torch.float16),  # L float32, gradients float16
-        backward((2,), 12, 8, False, garbled=True),  # P = exp(S - L), D = rowsum(dO * O)
-        backward((1,), 12, 8, True, garbled=True),
+        backward((1, 2), 20, 16, True, dtype=torch.float16,
+                 hint="float16 inputs: L in float32, the gradients in float16"),
+        backward((2,), 12, 8, False, garbled=True,
+                 hint="recompute P = exp(S - L) from the saved L, and D = rowsum(dO * O)"),
+        backward((1,), 12, 8, True, garbled=True,
+                 hint="recompute P = exp(S - L) from the saved L, and D = rowsum(dO * O)"),
     ],
     "test_FlashAttentionPytorch": [
         function((2,), 21, 8, True),
@@ -211,9 +234,12 @@ CASES = {
         launch_forward(1, 17, 128, False),
         launch_forward(2, 1, 16, False),
         launch_forward(1, 70, 64, False, dtype=torch.float16),
-        launch_forward(1, 64, 16, False, scale=8.0),  # scores ~ 1e3: the running max
-        launch_forward(2, 50, 16, False, n_k=45, bq=32, bk=16),  # other tiles
-        close(Case("FlashAttentionTriton.apply", *qkv(1, 2, n_q=33, d=32, dtype=torch.float32)), F32),
+        launch_forward(1, 64, 16, False, scale=8.0,
+                       hint="large scores: rescale by the running max"),
+        launch_forward(2, 50, 16, False, n_k=45, bq=32, bk=16,
+                       hint=TILES),
+        close(Case("FlashAttentionTriton.apply", *qkv(1, 2, n_q=33, d=32, dtype=torch.float32)),
+              F32),
     ],
     "test_flash_fwd_kernel_causal": [
         launch_forward(2, 130, 32, True),
@@ -222,10 +248,12 @@ CASES = {
         launch_forward(1, 40, 16, True, n_k=90),
         launch_forward(1, 65, 128, True),
         launch_forward(1, 80, 32, True, dtype=torch.float16),
-        launch_forward(2, 150, 16, True, nan_from=64),  # the first tile never reads later keys
-        launch_forward(2, 45, 16, True, bq=16, bk=32),  # other tiles
+        launch_forward(2, 150, 16, True, nan_from=64,
+                       hint="causal: a query tile never reads keys after its last query"),
+        launch_forward(2, 45, 16, True, bq=16, bk=32, hint=TILES),
         launch_forward(1, 45, 16, True, bq=32, bk=16),
-        close(Case("FlashAttentionTriton.apply", *qkv(2, n_q=77, d=16, dtype=torch.float32), True), F32),
+        close(Case("FlashAttentionTriton.apply", *qkv(2, n_q=77, d=16, dtype=torch.float32), True),
+              F32),
     ],
     "test_flash_bwd_dkdv_kernel": [
         launch_dkdv(2, 100, 16, False),
@@ -234,7 +262,7 @@ CASES = {
         launch_dkdv(2, 1, 16, True),
         launch_dkdv(1, 30, 32, False, n_k=75),
         launch_dkdv(1, 70, 16, True, dtype=torch.float16),
-        launch_dkdv(1, 50, 16, True, bq=16, bk=32),  # other tiles
+        launch_dkdv(1, 50, 16, True, bq=16, bk=32, hint=TILES),
         launch_dkdv(1, 50, 16, True, bq=32, bk=16),
         wrapper("triton_dkdv", (1, 2), 66, 32, True),
         wrapper("triton_dkdv", (2,), 40, 128, False),
@@ -246,12 +274,14 @@ CASES = {
         launch_dq(2, 1, 16, False),
         launch_dq(1, 30, 32, False, n_k=75),
         launch_dq(1, 70, 16, True, dtype=torch.float16),
-        launch_dq(1, 50, 16, True, bq=16, bk=32),  # other tiles
+        launch_dq(1, 50, 16, True, bq=16, bk=32, hint=TILES),
         launch_dq(1, 50, 16, True, bq=32, bk=16),
         wrapper("triton_dq", (1, 2), 66, 32, True),
         wrapper("triton_dq", (2,), 40, 128, False),
-        close(Case("@autograd", "FlashAttentionTriton.apply", list(qkv(1, 2, n_q=70, d=16, dtype=torch.float32)),
-                   randn(1, 2, 70, 16, dtype=torch.float32), is_causal=True), F32),  # all three kernels
+        close(autograd_case("FlashAttentionTriton.apply",
+                            inputs=list(qkv(1, 2, n_q=70, d=16, dtype=torch.float32)),
+                            grad_output=randn(1, 2, 70, 16, dtype=torch.float32), is_causal=True),
+              F32, hint="the forward and both backward kernels together"),
     ],
 }
 

@@ -1,8 +1,9 @@
 """Trusted cases of lesson 05 (``grader.trusted``): hidden inputs, compared outside the kernel.
 
 Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Every
-graded test cell has cases. The multi-process exercises run through the ``@on_ranks`` driver
-(``grader/trusted_drivers.py``): a job of ``helpers.ddp`` on 2 gloo processes of the CPU, given
+graded test cell has cases. The multi-process exercises run through ``on_ranks_case`` (the
+``on_ranks`` driver of ``grader.trusted.drivers``): a job of ``helpers.ddp`` on 2 gloo
+processes of the CPU, given
 the student's function or class, returns each rank's final model state (compared with
 float tolerance against the solution's), or the record of ``dist.all_reduce`` calls of one
 training step (sizes, async, during backward: compared exactly, so a DDP that synchronizes
@@ -10,15 +11,22 @@ after backward, or buckets built in forward order, fail), or the optimizer state
 holds (exactly: ZeRO-1 must shard by the rule the contract states).
 
 What the in-kernel tests check that no case does: nothing beyond these; they run the same
-jobs on other models and bucket sizes.
+jobs on other models and bucket sizes. A case's ``hint`` is what the student reads when it
+fails (never its inputs or values).
 """
-from grader.trusted import Case
+from grader.trusted import Case, on_ranks_case
 
 TOL = {"rtol": 1e-4, "atol": 1e-5}   # float32 sums in another order (all-reduce vs one batch)
 
 
-def ranks(job, objects, **kwargs):
-    return Case("@on_ranks", f"helpers.ddp.{job}", objects, **kwargs)
+def ranks(job, objects, hint=None, **kwargs):
+    """``helpers.ddp.<job>`` on 2 gloo ranks, given the notebook's ``objects`` by name."""
+    return on_ranks_case(f"helpers.ddp.{job}", objects=objects, hint=hint, **kwargs)
+
+
+OVERLAP = ("all-reduce each gradient asynchronously from a hook as it becomes ready during "
+           "backward, not after backward")
+BUCKETS = "fill buckets in reverse order of the parameters (the order gradients become ready)"
 
 
 CASES = {
@@ -29,14 +37,15 @@ CASES = {
         Case("bus_bandwidth", 1e6, 1.0, 1).close(rtol=1e-12),
     ],
     "test_broadcast_parameters": [
-        ranks("broadcast_job", {"broadcast": "broadcast_parameters"}, kind="tied", src=1)
+        ranks("broadcast_job", {"broadcast": "broadcast_parameters"}, kind="tied", src=1,
+              hint="broadcast every parameter (frozen ones too) and every buffer, from src")
         .close(**TOL),
         ranks("broadcast_job", {"broadcast": "broadcast_parameters"}, kind="lm", src=0)
         .close(**TOL),
     ],
     "test_average_gradients": [
         ranks("train_job", {"sync": "average_gradients"}, kind="tied", steps=2, seed=3,
-              same_init=True).close(**TOL),
+              same_init=True, hint="average each parameter's .grad over the ranks").close(**TOL),
         ranks("train_job", {"sync": "average_gradients"}, kind="lm", steps=2, seed=4,
               optimizer="adamw", same_init=True).close(**TOL),
     ],
@@ -48,16 +57,18 @@ CASES = {
     ],
     "test_DDP": [
         ranks("train_job", {"wrapper": "DDP"}, kind="tied", steps=2, seed=7,
-              optimizer="adamw").close(**TOL),
+              optimizer="adamw", hint="start from rank 0's parameters; average, not sum"
+              ).close(**TOL),
         ranks("train_job", {"wrapper": "DDP"}, kind="lm", steps=2, seed=8).close(**TOL),
-        ranks("launches_job", {"wrapper": "DDP"}, kind="tied", seed=9),
+        ranks("launches_job", {"wrapper": "DDP"}, kind="tied", seed=9, hint=OVERLAP),
     ],
     "test_assign_buckets": [
-        Case("assign_buckets", [4, 4, 4], 8),
-        Case("assign_buckets", [3, 1, 4, 1, 5, 9, 2, 6], 7),
+        Case("assign_buckets", [4, 4, 4], 8)
+        .hint("close a bucket as soon as its size reaches the cap (>=)"),
+        Case("assign_buckets", [3, 1, 4, 1, 5, 9, 2, 6], 7).hint(BUCKETS),
         Case("assign_buckets", [10, 20, 30], 15),
         Case("assign_buckets", [2, 2, 2, 2], 1e9),
-        Case("assign_buckets", [6, 1, 1], 2),
+        Case("assign_buckets", [6, 1, 1], 2).hint("keep the last, partial bucket"),
     ],
     "test_DDPBucketed": [
         ranks("train_job", {"wrapper": "DDPBucketed"}, kind="tied", steps=3, seed=10,
@@ -65,18 +76,24 @@ CASES = {
         ranks("train_job", {"wrapper": "DDPBucketed"}, kind="lm", steps=2, seed=11,
               optimizer="adamw", wrapper_kwargs={"bucket_size_mb": 0.02}).close(**TOL),
         ranks("launches_job", {"wrapper": "DDPBucketed"}, kind="lm", seed=12,
-              wrapper_kwargs={"bucket_size_mb": 0.01}),
+              wrapper_kwargs={"bucket_size_mb": 0.01},
+              hint=BUCKETS + "; reset them for every step"),
     ],
     "test_zero_memory_per_rank": [
         Case("zero_memory_per_rank", 1000, 4, 0).close(rtol=1e-12),
-        Case("zero_memory_per_rank", 1000, 4, 1).close(rtol=1e-12),
-        Case("zero_memory_per_rank", 1000, 4, 2).close(rtol=1e-12),
+        Case("zero_memory_per_rank", 1000, 4, 1).close(rtol=1e-12)
+        .hint("Adam keeps two moments per parameter"),
+        Case("zero_memory_per_rank", 1000, 4, 2).close(rtol=1e-12)
+        .hint("stage 2 shards the gradients too, not the parameters"),
         Case("zero_memory_per_rank", 12345, 8, 3).close(rtol=1e-12),
     ],
     "test_ShardedOptimizer": [
         ranks("train_job", {"sharded_cls": "ShardedOptimizer", "sync": "average_gradients"},
-              kind="lm", steps=2, seed=13, optimizer="sharded", same_init=True).close(**TOL),
-        ranks("optimizer_state_job", {"sharded_cls": "ShardedOptimizer"}, kind="tied"),
+              kind="lm", steps=2, seed=13, optimizer="sharded", same_init=True,
+              hint="each rank steps its own shard, then each parameter is broadcast from its "
+              "owner").close(**TOL),
+        ranks("optimizer_state_job", {"sharded_cls": "ShardedOptimizer"}, kind="tied",
+              hint="each rank holds the state of its own shard only"),
     ],
 }
 

@@ -4,7 +4,8 @@ Never released (``solutions/`` is not in a bundle) and hidden from students' ker
 graded test cell below also keeps its in-kernel test; it scores only if both pass.
 
 ``predict_large_run`` is judged against the truth, not against the solution's output: on
-three hidden laws of their own (``"@with_service"`` builds ``TrainingService(seed)``), its N
+three hidden laws of their own (``with_service_case`` has ``TrainingService(seed)`` built in
+the kernel), its N
 must lie within a factor 4, 2 and 1.5 of the law's true compute-optimal N (one cell each) and
 its loss within 5 % of the true optimal loss, as the in-kernel hidden tests ask on three other
 laws. The truth is the closed form of the law at its best learning rate (``law_optimum``);
@@ -15,11 +16,13 @@ any valid way, so its interval is compared with the percentiles of 200,000 resam
 here (``ideal_interval``), within 0.25 standard errors (3,000 resamples leave a Monte Carlo
 error of about 0.05 of them). What is exact is compared exactly: each group keeps its size
 when resampling within groups, and a statistic that is never finite raises ``ValueError``.
-``"@with_statistic"`` builds the DataFrame and the statistic from plain recipes.
+``with_statistic_case`` has the DataFrame and the statistic built from plain recipes.
+
+A case's ``hint`` is what the student reads when it fails (never its inputs or values).
 """
 import numpy as np
 
-from grader.trusted import Case
+from grader.trusted import Case, with_service_case, with_statistic_case
 from helpers.training_service import TrainingService, student_seed
 
 rng = np.random.default_rng(20260606)
@@ -61,7 +64,8 @@ def parabola(k):
 
 
 _N, _D = np.exp(rng.uniform(15, 22, 30)), np.exp(rng.uniform(18, 25, 30))
-_LOGS = (np.log(_N), np.log(_D), np.log(law_loss(_N, _D, **CHINCHILLA) * np.exp(rng.normal(0, 0.003, 30))))
+_LOGS = (np.log(_N), np.log(_D),
+         np.log(law_loss(_N, _D, **CHINCHILLA) * np.exp(rng.normal(0, 0.003, 30))))
 _TRUTH = [np.log(406.4), np.log(410.7), np.log(1.69), 0.34, 0.28]
 _FIT = ("budgets", "n_opt", "d_opt", "loss_opt", "n_coef", "n_exp", "d_coef", "d_exp")
 
@@ -73,6 +77,11 @@ def law_optimum(law, compute):
     return float(n), float(d), float(law.loss(n, d))
 
 
+PREDICT_N = ("N and D from the law you fitted to your runs (not 20 tokens per parameter), "
+             "spending no more than the budget")
+PREDICT_LOSS = "the fitted law's loss at the predicted N and D, not the best loss seen"
+
+
 def predictions(factor=None, loss_rtol=None):
     """One case per hidden law: the prediction's N and D within ``factor`` of the truth (and
     within the budget), or its loss within ``loss_rtol``."""
@@ -81,10 +90,12 @@ def predictions(factor=None, loss_rtol=None):
         service = TrainingService(seed=seed)
         n, d, loss = law_optimum(service._law, 100 * service.budget)
         if factor:
-            cases.append(Case("@with_service", "predict_large_run", seed, keys=("N", "D"))
+            cases.append(with_service_case("predict_large_run", seed=seed, keys=("N", "D"),
+                                           hint=PREDICT_N)
                          .expect({"N": n, "D": d, "within_budget": True}).within_factor(factor))
         else:
-            cases.append(Case("@with_service", "predict_large_run", seed, keys=("loss",))
+            cases.append(with_service_case("predict_large_run", seed=seed, keys=("loss",),
+                                           hint=PREDICT_LOSS)
                          .expect({"loss": loss, "within_budget": True}).close(rtol=loss_rtol))
     return cases
 
@@ -118,41 +129,57 @@ _BOOT = dict(num_samples=3_000)
 _GROUPED = {"g": [0] * 5 + [1] * 20 + [2] * 3, "x": list(np.arange(28.0))}
 _MEAN_95 = ideal_interval(_X, mean_of_x, 0.95)  # two cases: plain, and with failing resamples
 
+
+def boot(columns, statistic, hint=None, **kwargs):
+    """``bootstrap_ci(pd.DataFrame(columns), <statistic from its recipe>, **kwargs)``."""
+    return with_statistic_case("bootstrap_ci", columns=columns, statistic=statistic, hint=hint,
+                               **kwargs)
+
+
 _SERVICE_SEEDS = [student_seed(name, 20261206) for name in ("trusted-a", "trusted-b", "trusted-c")]
 
 CASES = {
     "test_compute_to_tokens": [
         Case("compute_to_tokens", 7e19, 3e8).close(rtol=1e-12),
-        Case("compute_to_tokens", 5, 4).close(rtol=1e-12),  # no floor division
+        Case("compute_to_tokens", 5, 4).close(rtol=1e-12).hint("no floor division"),
         Case("compute_to_tokens", 10 ** rng.uniform(15, 22, (3, 1)),
-             10 ** rng.uniform(6, 9, 4)).close(rtol=1e-12),  # broadcast to (3, 4)
+             10 ** rng.uniform(6, 9, 4)).close(rtol=1e-12)
+        .hint("arrays broadcast against each other"),
     ],
     "test_fit_parabola_minimum": [
         *(Case("fit_parabola_minimum", *parabola(k)).close(rtol=1e-6) for k in (3, 5, 8)),
-        Case("fit_parabola_minimum", np.array([2e6, 2e6, 3e7]), np.array([2.0, 1.9, 2.1])).raises("ValueError"),
-        Case("fit_parabola_minimum", [1e6, 1e7, 1e8], [1.0, 2.0, 3.0]).raises("ValueError"),  # a line
+        Case("fit_parabola_minimum", np.array([2e6, 2e6, 3e7]), np.array([2.0, 1.9, 2.1]))
+        .raises("ValueError").hint("fewer than 3 distinct sizes: a ValueError"),
+        Case("fit_parabola_minimum", [1e6, 1e7, 1e8], [1.0, 2.0, 3.0]).raises("ValueError")
+        .hint("a parabola that opens downwards or is a line has no minimum: a ValueError"),
     ],
     "test_fit_power_law": [
         Case("fit_power_law", x, 3.7e-2 * x ** -0.41).close(rtol=1e-6)
         for x in (np.exp(rng.uniform(0, 30, 6)), np.geomspace(1e3, 1e9, 2))
     ] + [Case("fit_power_law", list(np.geomspace(1, 1e4, 40)),
-              list(5 * np.geomspace(1, 1e4, 40) ** 0.3 * np.exp(rng.normal(0, 0.1, 40)))).close(rtol=1e-6)],
+              list(5 * np.geomspace(1, 1e4, 40) ** 0.3 * np.exp(rng.normal(0, 0.1, 40))))
+         .close(rtol=1e-6).hint("lists as well as arrays; a least-squares fit in log space")],
     "test_fit_isoflops": [
-        Case("fit_isoflops", isoflop_runs([3e18, 3e19, 3e20], CHINCHILLA)).attrs(*_FIT).close(rtol=1e-5),
+        Case("fit_isoflops", isoflop_runs([3e18, 3e19, 3e20], CHINCHILLA)).attrs(*_FIT)
+        .close(rtol=1e-5),
         Case("fit_isoflops", isoflop_runs(np.geomspace(1e17, 1e21, 5), random_law(), noise=0.003)
              + [{"N": 1e5, "C": 5e18, "loss": 3.0}, {"N": 2e5, "C": 5e18, "loss": 2.8},
-                {"N": 4e5, "C": 5e18, "loss": 2.7}]).attrs(*_FIT).close(rtol=1e-5),  # one budget skipped
-        Case("fit_isoflops", isoflop_runs([1e19], CHINCHILLA)).raises("ValueError"),  # one budget
+                {"N": 4e5, "C": 5e18, "loss": 2.7}]).attrs(*_FIT).close(rtol=1e-5)
+        .hint("skip a budget whose parabola has no minimum"),
+        Case("fit_isoflops", isoflop_runs([1e19], CHINCHILLA)).raises("ValueError")
+        .hint("fewer than two usable budgets: a ValueError"),
     ],
     "test_huber": [
         Case("huber", rng.normal(0, 0.01, (4, 5))).close(rtol=1e-10, atol=1e-15),
         Case("huber", np.linspace(-2, 2, 9), delta=0.7).close(rtol=1e-10, atol=1e-15),
-        Case("huber", -0.003).close(rtol=1e-10),
+        Case("huber", -0.003).close(rtol=1e-10).hint("a scalar works too"),
     ],
     "test_chinchilla_objective": [
         Case("chinchilla_objective", np.array(p), *_LOGS, delta=d).close(rtol=1e-6, atol=1e-12)
-        for p, d in ((_TRUTH, 1e-3), ([5.0, 7.0, 0.2, 0.3, 0.35], 1e-3), ([12.0, 3.0, -0.5, 0.9, 0.1], 0.05),
-                     ([900.0, 800.0, 600.0, 0.1, 0.1], 1e-3))  # the last overflows exp: stable LSE
+        .hint("a stable log-sum-exp of the three terms, with natural logs")
+        for p, d in ((_TRUTH, 1e-3), ([5.0, 7.0, 0.2, 0.3, 0.35], 1e-3),
+                     ([12.0, 3.0, -0.5, 0.9, 0.1], 0.05),
+                     ([900.0, 800.0, 600.0, 0.1, 0.1], 1e-3))  # the last overflows exp
     ],
     "test_fit_chinchilla": [
         Case("fit_chinchilla", np.exp(_LOGS[0]), np.exp(_LOGS[1]), np.exp(_LOGS[2]),
@@ -161,21 +188,28 @@ CASES = {
              delta=0.01, inits=[_TRUTH]).close(rtol=2e-3),
     ],
     "test_compute_optimal_allocation": [
-        Case("compute_optimal_allocation", 10 ** rng.uniform(15, 25), **random_law()).close(rtol=1e-9)
+        Case("compute_optimal_allocation", 10 ** rng.uniform(15, 25), **random_law())
+        .close(rtol=1e-9)
         for _ in range(3)
-    ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA).close(rtol=1e-9)],
+    ] + [Case("compute_optimal_allocation", np.geomspace(1e18, 1e23, 6), **CHINCHILLA)
+         .close(rtol=1e-9).hint("an array of budgets")],
     "test_bootstrap_ci": [
-        Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["mean", "x"], seed=3, **_BOOT)
+        boot({"x": _X}, ["mean", "x"], seed=3, **_BOOT,
+             hint="the percentile interval of resampled statistics (rows drawn with replacement)")
         .expect(_MEAN_95).close(rtol=0, atol=_TOL),
-        Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["mean", "x"], level=0.8, seed=4, **_BOOT)
+        boot({"x": _X}, ["mean", "x"], level=0.8, seed=4, **_BOOT, hint="level is not always 0.95")
         .expect(ideal_interval(_X, mean_of_x, 0.8)).close(rtol=0, atol=_TOL),
-        Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["stack", ["mean", "x"], ["std", "x"]], seed=5, **_BOOT)
+        boot({"x": _X}, ["stack", ["mean", "x"], ["std", "x"]], seed=5, **_BOOT,
+             hint="a statistic may return a vector: one interval per entry")
         .expect(ideal_interval(_X, mean_and_std, 0.95)).close(rtol=0, atol=_TOL),
-        Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["flaky", 4, ["mean", "x"]], seed=6, **_BOOT)
+        boot({"x": _X}, ["flaky", 4, ["mean", "x"]], seed=6, **_BOOT,
+             hint="skip resamples whose statistic raises and draw others")
         .expect(_MEAN_95).close(rtol=0, atol=_TOL),
-        Case("@with_statistic", "bootstrap_ci", _GROUPED, ["group_sizes", "g", [0, 1, 2]], num_samples=30,
-             by="g").close(rtol=1e-12).any_dtype(),  # within groups: every group keeps its size
-        Case("@with_statistic", "bootstrap_ci", {"x": _X}, ["nan"], num_samples=20).raises("ValueError"),
+        boot(_GROUPED, ["group_sizes", "g", [0, 1, 2]], num_samples=30, by="g",
+             hint="resampling within groups: every group keeps its size")
+        .close(rtol=1e-12).any_dtype(),
+        boot({"x": _X}, ["nan"], num_samples=20, hint="a statistic never finite: a ValueError")
+        .raises("ValueError"),
     ],
     "test_predict_large_run": predictions(factor=4),
     "test_predict_large_run_n_within_2x": predictions(factor=2),
