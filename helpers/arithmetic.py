@@ -6,6 +6,10 @@
   train and held-out sets use disjoint seeds, so evaluation is on problems never trained on.
 - Difficulty is set by the number of steps and the range of the numbers: a tiny model learns
   the format quickly and the carries slowly, so SFT leaves room for reinforcement learning.
+- ``pretraining_documents(n, seed, ...)``: the base model's corpus: problems of 1 to
+  ``num_steps`` steps worked out line by line and closed in plain words ("So the answer is
+  14."), never in the ``<answer>`` tag nor answered at once: the format and the shortcut
+  come only with SFT.
 - ``task_tokenizer()``: the kit's byte-level BPE (``helpers.tokenization.hf_tokenizer``) with
   merges trained on the problems' words only (numbers removed first), so every digit stays
   its own token (numbers tokenized consistently) while words cost one or two tokens.
@@ -67,6 +71,19 @@ def make_problems(n: int, seed: int, num_steps: int = 2, max_number: int = 30) -
     """``n`` problems from the seed (the held-out set uses another seed than training)."""
     rng = random.Random(seed)
     return [make_problem(rng, num_steps, max_number) for _ in range(n)]
+
+
+def pretraining_documents(n: int, seed: int, num_steps: int = 2,
+                          max_number: int = 30) -> list[str]:
+    """``n`` documents for pretraining: prompt, working lines and "So the answer is N."
+    (problems of 1 to ``num_steps`` steps; no ``<answer>`` tag, no shortcut)."""
+    rng = random.Random(seed)
+    docs = []
+    for _ in range(n):
+        p = make_problem(rng, rng.randint(1, num_steps), max_number)
+        working = p.solution.rsplit("\n", 1)[0]  # the lines before <answer>
+        docs.append(f"{p.prompt}{working}\nSo the answer is {p.answer}.")
+    return docs
 
 
 def sft_pairs(problems: list[Problem], shortcut_frac: float, seed: int) -> list[tuple[str, str]]:

@@ -6,24 +6,36 @@
   ``grpo_microbatch_train_step``, ``answer_reward_fn``), so the notebook runs them with the
   student's code; ``helpers.reference.grpo`` holds the reference answers (tests, benchmark).
 - ``GRPOConfig``: every size of the experiment, with ``for_scale("smoke"|"full")`` presets
-  (smoke: a ~0.2M-parameter model on 2 CPU cores in about a minute; full: a larger model and
-  more steps on a GPU).
+  (smoke: a 0.15M-parameter model on 2 CPU cores in about two minutes; full: a larger model
+  and more steps on a GPU).
+- ``pretrain``: next-token pretraining on worked problems (``pretraining_documents``: no
+  ``<answer>`` tag, no shortcut). ``load_or_pretrain`` loads ``cfg.checkpoint`` when it was
+  made with the same settings (smoke scale: ``datasets/grpo/pretrained_smoke.pt``, about 3
+  minutes of one CPU core to make, more than the lesson's budget), else pretrains (full
+  scale, on the GPU). Remake the checkpoint: ``python -m helpers.grpo pretrain``.
 - ``evaluate``: greedy accuracy (and format rate) on held-out problems.
-- ``grpo_train``: sample ``group_size`` responses per prompt with a ``RolloutEngine``, score
-  them, group-normalize the rewards, then ``epochs_per_rollout_batch`` passes over the rollout
-  batch in microbatches (gradient accumulation, clipping), with the old log-probs fixed before
-  the first update; logs reward, accuracy, length, entropy, clip fraction and step times.
+- ``GRPORun`` (``grpo_train``: a whole run): sample ``group_size`` responses per prompt with
+  a ``RolloutEngine``, score them, group-normalize the rewards, then
+  ``epochs_per_rollout_batch`` passes over the rollout batch in microbatches (gradient
+  accumulation, clipping), with the old log-probs fixed before the first update; logs reward,
+  accuracy, length, entropy, clip fraction and step times. ``run.train(n)`` continues a run,
+  so a notebook can spread it over cells of under a minute each.
 
 Tests: ``pytest grader/tests/test_grpo.py -q``.
 """
 from __future__ import annotations
 
+import math
+import argparse
+import hashlib
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
-from helpers.arithmetic import Problem, make_problems, sft_pairs
+from helpers.arithmetic import Problem, make_problems, pretraining_documents, sft_pairs
 from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.reference.rollout import KitEngine, SamplingConfig
 
@@ -99,18 +111,25 @@ class GRPOConfig:
     num_heads: int = 4
     d_ff: int = 192
     context_length: int = 128
+    # pretraining (next-token prediction on worked problems, no <answer> tag; smoke scale loads
+    # the checkpoint `python -m helpers.grpo pretrain` wrote, full scale pretrains in the lesson)
+    pretrain_docs: int = 20_000
+    pretrain_steps: int = 1500
+    pretrain_batch_size: int = 32
+    pretrain_lr: float = 3e-3
+    checkpoint: str | None = "datasets/grpo/pretrained_smoke.pt"
     # SFT
-    sft_steps: int = 600
+    sft_steps: int = 150
     sft_batch_size: int = 32
-    sft_lr: float = 3e-3
-    sft_shortcut_frac: float = 0.5  # demonstrations that answer without working it out
+    sft_lr: float = 1e-3
+    sft_shortcut_frac: float = 0.7  # demonstrations that answer without working it out
     # GRPO
-    grpo_steps: int = 40
+    grpo_steps: int = 30
     prompts_per_step: int = 16
     group_size: int = 8
     microbatch_size: int = 64
     epochs_per_rollout_batch: int = 2  # > 1: off-policy epochs, where the ratio and clip matter
-    grpo_lr: float = 5e-4  # 2e-3 and 3e-3 collapsed the smoke run's accuracy
+    grpo_lr: float = 5e-4  # 1e-3 measured no better from the checkpoint; 2e-3 collapsed
     loss_type: str = "grpo_clip"
     cliprange: float = 0.2
     advantage_normalizer: str = "std"  # "std" (GRPO), "none" (Dr. GRPO)
@@ -119,20 +138,22 @@ class GRPOConfig:
     max_grad_norm: float = 1.0
     temperature: float = 1.0
     max_tokens: int = 32
-    eval_every: int = 20
+    eval_every: int = 10
     eval_samples: int = 4  # sampled responses per held-out problem (temperature 1)
     ablation_steps: int = 10  # GRPO steps of each ablation run
 
     @classmethod
     def for_scale(cls, scale: str, **overrides) -> "GRPOConfig":
         """Smoke (CPU, minutes) or full (GPU) sizes; keyword arguments override either."""
-        if scale == "full":
-            base = cls(num_steps_task=3, max_number=99, num_train=50_000, num_eval=1000,
+        if scale == "full":  # pretrains in the lesson (no checkpoint): about a minute on a GPU
+            base = cls(num_steps_task=3, max_number=99, num_train=50_000, num_eval=500,
                        d_model=256, num_layers=4, num_heads=8, d_ff=704, context_length=192,
-                       sft_steps=1500, sft_batch_size=64, sft_lr=1e-3, grpo_steps=200,
+                       pretrain_docs=200_000, pretrain_steps=3000, pretrain_batch_size=128,
+                       pretrain_lr=2e-3, checkpoint=None,
+                       sft_steps=300, sft_batch_size=64, sft_lr=5e-4, grpo_steps=150,
                        prompts_per_step=64, group_size=8, microbatch_size=256, grpo_lr=3e-4,
-                       epochs_per_rollout_batch=2, max_tokens=48, eval_every=20,
-                       ablation_steps=100)
+                       epochs_per_rollout_batch=2, max_tokens=48, eval_every=25,
+                       ablation_steps=40)
         elif scale == "smoke":
             base = cls()
         else:
@@ -174,6 +195,71 @@ def step_with_grad(step_fn, policy_log_probs: torch.Tensor, *args, **kwargs):
 def new_policy(cfg: GRPOConfig, vocab_size: int) -> ReferenceLM:
     torch.manual_seed(cfg.seed)
     return ReferenceLM(cfg.model_config(vocab_size)).to(cfg.device)
+
+
+def pretrain(model, tokenizer, cfg: GRPOConfig, progress=None) -> list[float]:
+    """Next-token pretraining on ``pretraining_documents`` packed into one stream (an EOS
+    after each document), random windows of ``context_length`` tokens; the per-step losses."""
+    docs = pretraining_documents(cfg.pretrain_docs, 3000 + cfg.seed, cfg.num_steps_task,
+                                 cfg.max_number)
+    stream = torch.tensor([i for d in docs for i in tokenizer.encode(d) +
+                           [tokenizer.eos_token_id]])
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.pretrain_lr, weight_decay=0.01,
+                            betas=(0.9, 0.95))
+    warmup = max(1, cfg.pretrain_steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * (
+        0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, s / cfg.pretrain_steps)))))
+    losses = []
+    model.train()
+    steps = progress(range(cfg.pretrain_steps)) if progress else range(cfg.pretrain_steps)
+    for _ in steps:
+        starts = torch.randint(len(stream) - cfg.context_length - 1, (cfg.pretrain_batch_size,),
+                               generator=gen)
+        window = torch.stack([stream[s:s + cfg.context_length + 1] for s in starts.tolist()])
+        window = window.to(cfg.device)  # (batch, context_length + 1)
+        logits = model(window[:, :-1])  # (batch, context_length, vocab)
+        loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    return losses
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAIN_FIELDS = ("seed", "num_steps_task", "max_number", "d_model", "num_layers", "num_heads",
+                   "d_ff", "context_length", "pretrain_docs", "pretrain_steps",
+                   "pretrain_batch_size", "pretrain_lr", "max_grad_norm")
+
+
+def pretrain_settings(cfg: GRPOConfig, vocab_size: int) -> dict:
+    """What a pretrained checkpoint depends on: sizes, task, pretraining run, vocabulary."""
+    return {"vocab_size": vocab_size, **{k: getattr(cfg, k) for k in PRETRAIN_FIELDS}}
+
+
+def save_pretrained(model, cfg: GRPOConfig, vocab_size: int, path, losses) -> None:
+    """The weights (float32) with the settings that made them and the final loss."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save({"settings": pretrain_settings(cfg, vocab_size), "torch": str(torch.__version__),
+                "final_loss": sum(losses[-50:]) / len(losses[-50:]), "state_dict": state}, path)
+
+
+def load_or_pretrain(model, tokenizer, cfg: GRPOConfig, progress=None) -> dict:
+    """Load ``cfg.checkpoint`` into ``model`` when it was made with ``cfg``'s settings,
+    otherwise pretrain (``pretrain``). Returns ``{"source": ..., "losses": [...] or None}``."""
+    path = None if cfg.checkpoint is None else ROOT / cfg.checkpoint
+    if path is not None and path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        want = pretrain_settings(cfg, tokenizer.vocab_size)
+        if saved["settings"] == want:
+            model.load_state_dict(saved["state_dict"])
+            return {"source": f"loaded {cfg.checkpoint}", "losses": None}
+        print(f"{cfg.checkpoint} was made with other settings: pretraining instead")
+    return {"source": "pretrained here", "losses": pretrain(model, tokenizer, cfg, progress)}
 
 
 def evaluate(model, tokenizer, problems: list[Problem], reward_fn, max_tokens: int = 32,
@@ -226,32 +312,55 @@ def sft_train(model, tokenizer, problems: list[Problem], cfg: GRPOConfig, fns, p
     return losses
 
 
-def grpo_train(model, tokenizer, train: list[Problem], held_out: list[Problem], cfg: GRPOConfig,
-               fns, engine=None, progress=None) -> list[dict]:
-    """GRPO (or a variant, per ``cfg``); returns one log dict per step (eval where done)."""
-    engine = engine or KitEngine(model, tokenizer)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.grpo_lr, weight_decay=0.0,
-                            betas=(0.9, 0.95))
-    sampling = SamplingConfig(temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                              seed=cfg.seed)
-    rollout_size = cfg.prompts_per_step * cfg.group_size
-    accumulation = max(1, rollout_size // cfg.microbatch_size)
-    history = []
-    steps = progress(range(cfg.grpo_steps)) if progress else range(cfg.grpo_steps)
-    for step in steps:
+class GRPORun:
+    """A GRPO run (or a variant, per ``cfg``) that can be continued: ``run.train(n)`` does
+    ``n`` more steps (a notebook spreads a long run over cells), ``run.finish()`` evaluates
+    and returns the history, one log dict per step (eval where done) and the final eval."""
+
+    def __init__(self, model, tokenizer, train: list[Problem], held_out: list[Problem],
+                 cfg: GRPOConfig, fns, engine=None):
+        self.model, self.tokenizer, self.cfg, self.fns = model, tokenizer, cfg, fns
+        self.problems, self.held_out = train, held_out
+        self.engine = engine or KitEngine(model, tokenizer)
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.grpo_lr, weight_decay=0.0,
+                                     betas=(0.9, 0.95))
+        self.sampling = SamplingConfig(temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                                       seed=cfg.seed)
+        self.rollout_size = cfg.prompts_per_step * cfg.group_size
+        self.accumulation = max(1, self.rollout_size // cfg.microbatch_size)
+        self.history: list[dict] = []
+
+    def train(self, num_steps: int, progress=None) -> None:
+        first = len(self.history)
+        steps = range(first, first + num_steps)
+        for step in progress(steps) if progress else steps:
+            self.history.append(self._step(step))
+
+    def finish(self) -> list[dict]:
+        final = evaluate(self.model, self.tokenizer, self.held_out, self.fns.answer_reward_fn,
+                         self.cfg.max_tokens, self.engine, self.cfg.eval_samples, self.cfg.seed)
+        self.history.append({"step": len(self.history), "eval_accuracy": final["accuracy"],
+                             "eval_sampled_accuracy": final.get("sampled_accuracy")})
+        return self.history
+
+    def _step(self, step: int) -> dict:
+        model, tokenizer, cfg, fns, engine = (self.model, self.tokenizer, self.cfg, self.fns,
+                                              self.engine)
+        rollout_size, accumulation = self.rollout_size, self.accumulation
         log = {"step": step}
         if step % cfg.eval_every == 0:
-            ev = evaluate(model, tokenizer, held_out, fns.answer_reward_fn, cfg.max_tokens,
-                          engine, cfg.eval_samples, cfg.seed)
+            ev = evaluate(model, tokenizer, self.held_out, fns.answer_reward_fn,
+                          cfg.max_tokens, engine, cfg.eval_samples, cfg.seed)
             log["eval_accuracy"] = ev["accuracy"]
             log["eval_sampled_accuracy"] = ev.get("sampled_accuracy")
         t0 = time.perf_counter()
-        idx = torch.randint(len(train), (cfg.prompts_per_step,), generator=gen).tolist()
-        prompts = [train[i].prompt for i in idx for _ in range(cfg.group_size)]
-        truths = [train[i].answer for i in idx for _ in range(cfg.group_size)]
+        idx = torch.randint(len(self.problems), (cfg.prompts_per_step,),
+                            generator=self.gen).tolist()
+        prompts = [self.problems[i].prompt for i in idx for _ in range(cfg.group_size)]
+        truths = [self.problems[i].answer for i in idx for _ in range(cfg.group_size)]
         engine.sync(model)
-        responses = engine.generate(prompts, sampling)
+        responses = engine.generate(prompts, self.sampling)
         t1 = time.perf_counter()
         raw, reward_meta = fns.compute_rollout_rewards(fns.answer_reward_fn, responses, truths)
         adv, _ = fns.compute_group_normalized_rewards(
@@ -283,8 +392,8 @@ def grpo_train(model, tokenizer, train: list[Problem], held_out: list[Problem], 
                     clip_fracs.append(float(meta["clip_fraction"]))
                 if (i // cfg.microbatch_size + 1) % accumulation == 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                    opt.step()
-                    opt.zero_grad(set_to_none=True)
+                    self.opt.step()
+                    self.opt.zero_grad(set_to_none=True)
         t3 = time.perf_counter()
         lengths = batch["response_mask"].sum(-1).float()
         log.update(reward=reward_meta["reward"], format=reward_meta["format_reward"],
@@ -292,9 +401,39 @@ def grpo_train(model, tokenizer, train: list[Problem], held_out: list[Problem], 
                    entropy=sum(entropies) / len(entropies), loss=sum(losses) / len(losses),
                    clip_fraction=sum(clip_fracs) / len(clip_fracs) if clip_fracs else 0.0,
                    time_rollout=t1 - t0, time_scoring=t2 - t1, time_training=t3 - t2)
-        history.append(log)
-    final = evaluate(model, tokenizer, held_out, fns.answer_reward_fn, cfg.max_tokens, engine,
-                     cfg.eval_samples, cfg.seed)
-    history.append({"step": cfg.grpo_steps, "eval_accuracy": final["accuracy"],
-                    "eval_sampled_accuracy": final.get("sampled_accuracy")})
-    return history
+        return log
+
+
+def grpo_train(model, tokenizer, train: list[Problem], held_out: list[Problem], cfg: GRPOConfig,
+               fns, engine=None, progress=None) -> list[dict]:
+    """A whole ``GRPORun`` of ``cfg.grpo_steps`` steps; returns its history."""
+    run = GRPORun(model, tokenizer, train, held_out, cfg, fns, engine)
+    run.train(cfg.grpo_steps, progress)
+    return run.finish()
+
+
+def main(argv=None) -> None:
+    """``python -m helpers.grpo pretrain``: remake the smoke-scale checkpoint (one thread)."""
+    from helpers.arithmetic import task_tokenizer
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("command", choices=["pretrain"])
+    parser.add_argument("--scale", default="smoke", choices=["smoke", "full"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="default: the config's checkpoint path")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # one thread: the same bits on every run of the same build
+    cfg = GRPOConfig.for_scale(args.scale, seed=args.seed)
+    out = Path(args.out or ROOT / (cfg.checkpoint or f"build/grpo_pretrained_{args.scale}.pt"))
+    tokenizer = task_tokenizer()
+    model = new_policy(cfg, tokenizer.vocab_size)
+    start = time.perf_counter()
+    losses = pretrain(model, tokenizer, cfg)
+    save_pretrained(model, cfg, tokenizer.vocab_size, out, losses)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    print(f"{out}: {out.stat().st_size:,} bytes, sha256 {digest}, final loss "
+          f"{sum(losses[-50:]) / 50:.4f}, {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,8 +5,10 @@ Run: ``python -m pytest grader/tests/test_grpo.py -q`` (about a minute on 2 core
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,9 +20,10 @@ from hypothesis import strategies as st
 from grader.nbmodule import load_notebook
 from helpers.reference import grpo as ref
 from helpers.arithmetic import (EOS, make_problems, normalize_number, parse_answer_tag,
-                                sft_pairs, task_tokenizer)
-from helpers.grpo import (GRPOConfig, grpo_train, lesson_functions, new_policy, sft_train,
-                          tiny_policy)
+                                pretraining_documents, sft_pairs, task_tokenizer)
+from helpers.grpo import (ROOT as KIT_ROOT, GRPOConfig, grpo_train, lesson_functions,
+                          load_or_pretrain, new_policy, pretrain, pretrain_settings,
+                          save_pretrained, sft_train, tiny_policy)
 from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.reference.rollout import (FakeLLM, KitEngine, SamplingConfig, VLLMEngine, sample_batch,
                              sample_tokens)
@@ -64,6 +67,59 @@ def test_sft_pairs_mix_shortcuts_at_the_asked_rate():
     pairs = sft_pairs(make_problems(2000, seed=0), 0.5, seed=0)
     short = sum(o.startswith("<answer>") for _, o in pairs) / len(pairs)
     assert 0.45 < short < 0.55
+
+
+def test_pretraining_documents_work_problems_out_without_the_tag():
+    docs = pretraining_documents(100, seed=5, num_steps=3, max_number=20)
+    assert docs == pretraining_documents(100, seed=5, num_steps=3, max_number=20)
+    for doc in docs:
+        assert "<answer>" not in doc and doc.endswith(".")
+        lines = doc.split("\n")
+        assert 2 <= len(lines) <= 5  # the prompt, 1 to 3 working lines, the closing sentence
+        total = lines[-1].removeprefix("So the answer is ").rstrip(".")
+        assert lines[-2].split("=")[1] == total  # the last working line's result
+
+
+TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "d_ff": 32, "context_length": 32,
+        "pretrain_docs": 200, "pretrain_steps": 40, "pretrain_batch_size": 8}
+
+
+def test_pretrain_is_reproducible_and_learns(tok):
+    cfg = GRPOConfig.for_scale("smoke", **TINY)
+    runs = []
+    for _ in range(2):
+        model = new_policy(cfg, tok.vocab_size)
+        losses = pretrain(model, tok, cfg)
+        runs.append((losses, [p.detach().clone() for p in model.parameters()]))
+    (losses, params), (losses2, params2) = runs
+    assert losses == losses2 and all(torch.equal(a, b) for a, b in zip(params, params2))
+    assert np.mean(losses[-5:]) < 0.85 * losses[0]  # from log(vocab_size): it learns
+
+
+def test_load_or_pretrain_loads_only_a_checkpoint_of_the_same_settings(tok, tmp_path, capsys):
+    path = tmp_path / "tiny.pt"
+    cfg = GRPOConfig.for_scale("smoke", **{**TINY, "pretrain_steps": 3}, checkpoint=str(path))
+    model = new_policy(cfg, tok.vocab_size)
+    save_pretrained(model, cfg, tok.vocab_size, path, pretrain(model, tok, cfg))
+    other = new_policy(replace(cfg, seed=1), tok.vocab_size)
+    assert load_or_pretrain(other, tok, cfg)["source"].startswith("loaded")
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), other.parameters()))
+    changed = replace(cfg, pretrain_lr=1e-3)
+    out = load_or_pretrain(new_policy(changed, tok.vocab_size), tok, changed)
+    assert out["source"] == "pretrained here" and len(out["losses"]) == 3
+    assert "other settings" in capsys.readouterr().out
+
+
+def test_shipped_checkpoint_is_the_smoke_configs_and_documented(tok):
+    cfg = GRPOConfig.for_scale("smoke")
+    path = KIT_ROOT / cfg.checkpoint
+    assert path.stat().st_size < 2_000_000
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    assert saved["settings"] == pretrain_settings(cfg, tok.vocab_size)
+    model = new_policy(cfg, tok.vocab_size)
+    model.load_state_dict(saved["state_dict"])  # every tensor of the model, right shapes
+    readme = (path.parent / "README.md").read_text()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in readme
 
 
 def test_tokenizer_keeps_digits_apart_and_round_trips(tok):
@@ -298,12 +354,16 @@ def test_functions_work_with_a_hugging_face_model(name, lesson, tok):
 @pytest.mark.parametrize("scale", ["smoke", "full"])
 def test_sft_then_grpo_runs_and_logs(tok, scale):
     """The loops at both scales' settings (the full one with a small model, on the CPU)."""
-    small = {"d_model": 32, "num_layers": 1, "num_heads": 2, "d_ff": 64} if scale == "full" else {}
+    small = {"d_model": 32, "num_layers": 1, "num_heads": 2, "d_ff": 64, "pretrain_docs": 100,
+             "pretrain_steps": 3, "pretrain_batch_size": 4} if scale == "full" else {}
     cfg = GRPOConfig.for_scale(scale, device="cpu", **small, num_train=200, num_eval=8,
                                sft_steps=5, grpo_steps=2,
                                prompts_per_step=2, group_size=4, microbatch_size=4,
                                eval_every=1, max_tokens=8)
     model = new_policy(cfg, tok.vocab_size)
+    base = load_or_pretrain(model, tok, cfg)  # smoke: the shipped checkpoint; full: pretrains
+    assert base["source"] == ("pretrained here" if scale == "full" else
+                              f"loaded {cfg.checkpoint}")
     train, held = cfg.problems()
     fns = lesson_functions(vars(ref))
     losses = sft_train(model, tok, train, cfg, fns)
