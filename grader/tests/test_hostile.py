@@ -49,8 +49,8 @@ work = os.path.dirname(os.environ["HOME"])  # the grader's folder for this submi
 attempt("read the lesson source", lambda: open(@SOLUTION@).read())
 attempt("read the repository's solutions", lambda: open(@REPO_SOLUTION@).read())
 attempt("read the repository's git objects", lambda: os.listdir(@REPO@ + "/.git/objects"))
-attempt("read the worker's source", lambda: open(work +
-"/course/source/99_toy/99_toy.ipynb").read())
+attempt("read the worker's source",
+        lambda: open(work + "/course/source/99_toy/99_toy.ipynb").read())
 attempt("read the worker's gradebook", lambda: open(work + "/course/gradebook.db", "rb").read())
 attempt("read the sandbox plan", lambda: open(work + "/plan.json").read())
 attempt("read the trusted cases", lambda: open(@TRUSTED_SPEC@).read())
@@ -59,8 +59,8 @@ attempt("write the trusted inputs",
         lambda: open(glob.glob("/tmp/lmkit-ipc-*/trusted/inputs.json")[0], "a").write(" "))
 attempt("list the grader's folder", lambda: os.listdir(work))
 attempt("write the course gradebook", lambda: open(@GRADEBOOK@, "ab").write(b"0"))
-attempt("write the worker's gradebook", lambda: open(work + "/course/gradebook.db",
-"ab").write(b"0"))
+attempt("write the worker's gradebook",
+        lambda: open(work + "/course/gradebook.db", "ab").write(b"0"))
 attempt("delete the lesson source", lambda: os.remove(@SOLUTION@))
 attempt("delete the repository's solutions", lambda: os.remove(@REPO_SOLUTION@))
 attempt("write into the kit", lambda: open(@REPO@ + "/pwned.txt", "w").write("0"))
@@ -130,7 +130,7 @@ import glob
 out = glob.glob("/tmp/lmkit-ipc-*/trusted/out")[0]  # the runner's folder, as the runner sees it
 for gid in ("test_add", "test_mul"):
     np.save(open(os.path.join(out, gid + ".npy"), "wb"), np.array([object()], dtype=object),
-    allow_pickle=True)
+            allow_pickle=True)
     with open(os.path.join(out, gid + ".npz"), "wb") as f:
         np.savez(f, a0=np.array([{"x": 1}], dtype=object))
     with open(os.path.join(out, gid + ".json"), "w") as f:
