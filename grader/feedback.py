@@ -98,7 +98,8 @@ c.HTMLExporter.sanitize_html = True  # nbgrader's feedback template ignores it: 
 BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
                   if isinstance(value, type) and issubclass(value, BaseException)}
 # the trusted compare's verdict, with its cases' hints (grader.trusted.verdict), or the rules'
-VERDICT = re.compile(rf"{TRUSTED_VERDICT.pattern}|rules checked outside your kernel: [^\n]{{0,300}}")
+VERDICT = re.compile(rf"{TRUSTED_VERDICT.pattern}"
+                     r"|rules checked outside your kernel: [^\n]{0,300}")
 
 
 def messages(source: str) -> list[tuple[re.Pattern, str]]:

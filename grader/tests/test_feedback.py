@@ -60,6 +60,14 @@ def view(cell):
      "(wrong result)", "TrustedCheckFailed: hidden checks outside your kernel: 1 of 3 "
      "case(s) failed (wrong result)"),
     ("TrustedCheckFailed", "_secret = [(7, 6, 42)]", "the test failed (an exception)"),
+    ("TrustedCheckFailed", "hidden checks outside your kernel: 2 of 6 case(s) failed (wrong "
+     "value): hint: eps goes inside the square root", "TrustedCheckFailed: hidden checks "
+     "outside your kernel: 2 of 6 case(s) failed (wrong value): hint: eps goes inside the "
+     "square root"),  # a case's hint (grader.trusted.verdict)
+    ("TrustedCheckFailed", "hidden checks outside your kernel: 1 of 3 case(s) failed (wrong "
+     "value): hint: <img src=x onerror=alert(1)>", "the test failed (an exception)"),
+    ("TrustedCheckFailed", "hidden checks outside your kernel: 1 of 3 case(s) failed (wrong "
+     "value): hint: " + "x" * 600, "the test failed (an exception)"),  # longer than hints
 ])
 def test_a_failed_test_shows_only_the_graders_verdict(ename, evalue, shown):
     source = ('assert mul(2, 3) == 6, "mul(2, 3) should be 6"\n'

@@ -16,9 +16,11 @@ import time
 import numpy as np
 import pytest
 import torch
-from toy import TOY, make_kit, toy_notebook
+from toy import TOY, make_kit, toy_notebook, with_solution
 
 from grader import ipynb, trusted
+from grader.feedback import VERDICT
+from grader.trusted import cases as trusted_cases
 from grader.trusted import drivers as trusted_drivers
 from grader.trusted import runner
 from grader.autograde import autograde
@@ -129,6 +131,162 @@ def test_drivers_build_objects_and_nested_modules_from_recipes():
     assert torch.allclose(case_value(ns, "@with_module", "Scaled.forward", recipe, (x,)), 2 * x @ w.T)
     out, (gx,), grads = case_value(ns, "@with_module", "Scaled.forward", recipe, (x,), grad_output=torch.ones(4, 3))
     assert torch.allclose(gx, 2 * w.sum(0).expand(4, 2)) and set(grads) == {"inner.weight"}
+
+
+def run(namespace, case):
+    """What ``case`` (a ``Case``) returns in ``namespace``, decoded (or its record)."""
+    arrays: dict = {}
+    spec = json.loads(json.dumps(case.inputs(arrays)))
+    found: dict = {}
+    record = runner.run_case(namespace, spec, arrays, found)
+    return runner.decode(record["value"], found) if "value" in record else record
+
+
+def test_each_driver_has_a_keyword_builder_documented_with_an_example():
+    assert sorted(trusted_cases.BUILDERS) == sorted(trusted_drivers.DRIVERS)
+    for name in trusted_drivers.DRIVERS:
+        assert callable(getattr(trusted_drivers, name)), name
+        assert f"``{name}``:" in trusted_drivers.__doc__, f"{name} not documented"
+        assert f"{name}_case(" in trusted_drivers.__doc__, f"{name}: no example"
+        assert getattr(trusted, f"{name}_case") is trusted_cases.BUILDERS[name]
+
+
+def test_builders_make_the_same_cases_as_the_positional_form(tmp_path):
+    """A builder is the old ``Case("@driver", ...)`` written with keywords: same inputs."""
+    from grader.trusted import (args, autograd_case, clip_gradients_case, iterate_case,
+                                module_case, optimizer_steps_case, recipe, with_files_case,
+                                with_module_case, with_objects_case)
+
+    torch.manual_seed(0)
+    w, x, g = torch.randn(3, 2), torch.randn(4, 2), torch.randn(4, 3)
+    pairs = [
+        (module_case("Lin", init=args(2, 3, bias=False), state={"weight": w}, inputs=[x],
+                     grad_output=g),
+         trusted.Case("@module", "Lin", (2, 3), {"bias": False}, {"weight": w}, [x], g)),
+        (module_case("Lin", init={"in_features": 2, "out_features": 3, "bias": False},
+                     state={"weight": w}, inputs=[x]),
+         trusted.Case("@module", "Lin", (), {"in_features": 2, "out_features": 3,
+                                            "bias": False}, {"weight": w}, [x])),
+        (with_module_case("Lin.forward", recipe("Lin", 2, 3, bias=False, state={"weight": w}),
+                          args=[x], grad_output=g),
+         trusted.Case("@with_module", "Lin.forward", {"class": "Lin", "args": (2, 3), "kwargs":
+                      {"bias": False}, "state": {"weight": w}}, [x], None, g)),
+        (autograd_case("mul", inputs=[w, 2 * w], grad_output=torch.ones(3, 2)),
+         trusted.Case("@autograd", "mul", [w, 2 * w], torch.ones(3, 2))),
+        (optimizer_steps_case("SGD", params=[w], grads=[[torch.ones(3, 2)]] * 2, lr=0.5),
+         trusted.Case("@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 2, lr=0.5)),
+        (clip_gradients_case("clip", grads=[torch.full((4,), 3.0), None], args=[1.0]),
+         trusted.Case("@clip_gradients", "clip", [torch.full((4,), 3.0), None], 1.0)),
+        (with_files_case("read", files={"a.txt": "héllo"}, args=("a.txt", 2)),
+         trusted.Case("@with_files", "read", {"a.txt": "héllo"}, ("a.txt", 2))),
+        (iterate_case("count", args=[[5, 6, 7]]), trusted.Case("@iterate", "count", [5, 6, 7])),
+        (with_objects_case("size", objects={"t": "torch.float16"}, args=["t"]),
+         trusted.Case("@with_objects", "size", {"t": "torch.float16"}, ["t"])),
+    ]
+    ns = {"Lin": torch.nn.Linear, "SGD": torch.optim.SGD, "mul": torch.mul,
+          "clip": torch.nn.utils.clip_grad_norm_, "read": lambda path, n: open(path).read()[:n],
+          "count": lambda it: iter(range(len(list(it)))),
+          "size": lambda dtype: torch.tensor(0, dtype=dtype).element_size()}
+    for new, old in pairs:
+        got, want = run(ns, new), run(ns, old)
+        assert not (isinstance(got, dict) and {"raised", "error"} & set(got)), (new.call, got)
+        assert same(got, want), new.call
+
+
+def same(a, b) -> bool:
+    """Equal values, tensors compared exactly, containers element by element."""
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        return torch.is_tensor(a) and torch.is_tensor(b) and torch.equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return a == b
+
+
+@pytest.mark.parametrize("text", ["", "x" * 161, "<script>", "[link](javascript:x)", 'say "no"',
+                                  "two\nlines", 42])
+def test_a_hint_that_could_not_be_shown_safely_is_refused(text):
+    with pytest.raises(ValueError, match="a hint is"):
+        trusted.Case("add", 1, 2).hint(text)
+
+
+def test_the_verdict_shows_the_hints_of_the_failed_cases_only(tmp_path):
+    """Hints live with the expected outputs (never in the kernel's inputs); a failed case's
+    hint follows the counts, each once, and the feedback shows the whole line."""
+    kit = make_kit(tmp_path / "kit")
+    spec = trusted.spec_path(kit.root, TOY)
+    spec.write_text(spec.read_text()
+                    .replace('Case("mul", -2, 3)', 'Case("mul", -2, 3).hint("mind the sign")')
+                    .replace('Case("mul", 7, 6)', 'Case("mul", 7, 6).hint("a * b, not a + b")'))
+    ref = tmp_path / "ref"
+    trusted.reference(spec, kit.solution(TOY), ref)
+    assert "hint" not in (ref / "inputs.json").read_text()  # the kernel never reads them
+    cases, inputs = runner.load_inputs(str(ref))
+    cells = {gid: len(cell) for gid, cell in cases.items()}
+    prepared = trusted.Trusted(TOY, ref, "", cells)
+    verdicts = {}
+    for name, mul in (("adds", lambda a, b: a + b), ("abs", lambda a, b: abs(a * b)),
+                      ("right", lambda a, b: a * b)):
+        out = tmp_path / name
+        out.mkdir()
+        found: dict = {}
+        records = [runner.run_case({"mul": mul}, case, inputs, found) for case in cases["test_mul"]]
+        runner.write(str(out), "test_mul", {"records": records}, found)
+        verdicts[name] = trusted.check_cell(prepared, out, "test_mul")
+    prefix = "hidden checks outside your kernel: "
+    assert verdicts["adds"] == prefix + ("2 of 2 case(s) failed (wrong value): hint: mind the "
+                                         "sign; a * b, not a + b")
+    assert verdicts["abs"] == prefix + "1 of 2 case(s) failed (wrong value): hint: mind the sign"
+    assert verdicts["right"] is None
+    assert all(VERDICT.fullmatch(v) for v in (verdicts["adds"], verdicts["abs"]))
+
+
+def test_a_hint_reaches_the_students_result_and_feedback_page(tmp_path):
+    """End to end: a submission that passes the in-kernel tests but not a hidden case gets
+    0 for that test, and its reason and feedback page carry the case's hint."""
+    kit = make_kit(tmp_path / "kit")
+    spec = trusted.spec_path(kit.root, TOY)
+    spec.write_text(spec.read_text().replace(
+        'Case("mul", 7, 6)', 'Case("mul", 7, 6), Case("mul", 5, 5).hint("squares count too")'))
+    nb = with_solution(toy_notebook(), "mul", "return a * b if a != b else a + b")
+    ipynb.write(nb, tmp_path / "subs" / "bob" / f"{TOY}.ipynb")
+    [result] = autograde(TOY, tmp_path / "subs", layout=kit, cell_timeout=5,
+                         report=lambda *_: None)
+    assert result.tests == {"test_add": 1.0, "test_mul": 0.0}, result
+    assert result.checks == {"test_mul": "hidden checks outside your kernel: 1 of 3 case(s) "
+                                         "failed (wrong value): hint: squares count too"}
+    page = result.feedback.read_text()
+    assert "hint: squares count too" in page and "(5, 5)" not in page
+
+
+def test_the_package_has_no_import_cycles_and_its_kernel_side_stays_light():
+    """One job per module of ``grader/trusted/``, imported one way; the student's kernel
+    imports the runner without numpy or torch (and the drivers only when a case needs one)."""
+    import graphlib
+    import subprocess
+    import sys
+
+    folder = REPO_ROOT / "grader" / "trusted"
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__", "__main__"}
+    graph = {}
+    for name in modules:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "grader.trusted":
+                found |= {a.name for a in node.names} & modules
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                    "grader.trusted."):
+                found.add(node.module.split(".")[2])
+        graph[name] = found - {name}
+    list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
+    code = ("import sys, grader.trusted.runner; "
+            "print(sorted(m for m in ('numpy', 'torch', 'grader.trusted.drivers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 def test_a_spec_whose_solution_raises_a_name_error_is_refused(tmp_path):

@@ -18,15 +18,11 @@ import os
 import stat
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grader.trusted import verdict
 from grader.trusted.plain import MAX_DEPTH
-
-if TYPE_CHECKING:
-    from grader.trusted.grading import Trusted
 
 MAX_OUTPUT_BYTES = 64 << 20   # per file the kernel writes; more is a failed case, never read
 
@@ -254,8 +250,9 @@ def check_record(want: dict, got, want_arrays, got_arrays, options) -> str | Non
         return "unreadable result"
 
 
-def check_cell(trusted: Trusted, out: Path, gid: str) -> str | None:
-    """None if every case of test cell ``gid`` matched, else a one-line reason."""
+def check_cell(trusted, out: Path, gid: str) -> str | None:
+    """None if every case of test cell ``gid`` matched, else a one-line reason (the verdict).
+    ``trusted``: the lesson's prepared cases (``grading.Trusted``: its reference ``folder``)."""
     want, want_arrays = read_output(trusted.folder / "expected", gid)
     total = len(want["records"])
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 PREFIX = "hidden checks outside your kernel"
-HINT_CHARS = r"[\w ,.;:()'/*+=<>!^-]"  # words and the punctuation of formulas; no markup
+HINT_CHARS = r"[\w ,.;:()'/*+=!^-]"  # words and the punctuation of formulas; no markup
 MAX_HINT = 160   # characters of one hint
 MAX_HINTS = 3    # distinct hints shown per cell (the first failed cases')
 HINT = re.compile(rf"{HINT_CHARS}{{1,{MAX_HINT}}}")

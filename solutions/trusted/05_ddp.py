@@ -64,7 +64,7 @@ CASES = {
     ],
     "test_assign_buckets": [
         Case("assign_buckets", [4, 4, 4], 8)
-        .hint("close a bucket as soon as its size reaches the cap (>=)"),
+        .hint("close a bucket as soon as its size reaches the cap"),
         Case("assign_buckets", [3, 1, 4, 1, 5, 9, 2, 6], 7).hint(BUCKETS),
         Case("assign_buckets", [10, 20, 30], 15),
         Case("assign_buckets", [2, 2, 2, 2], 1e9),
