@@ -62,14 +62,22 @@ class LessonConfig:
     out_dir: Path = BUILD_DIR / "07_common_crawl_filtering"
 
 
-def make_config(scale: str, device: str, seed: int = 0) -> LessonConfig:
+def make_config(scale: str, device: str, seed: int = 0, pages: int = 0,
+                steps: int = 0) -> LessonConfig:
+    """Sizes of a scale ("smoke": 600 pages in 2 files, 2 processes, a 131K-parameter model
+    for 60 steps; "full": 12,000 pages in 16 files, a process per core up to 16, a 3.3M
+    model for 2,000 steps); ``pages`` and ``steps`` > 0 override the crawl size and the
+    training steps (tests run the full scale's code path small)."""
     smoke = check_scale(scale) == "smoke"
     payoff = (dict(d_model=64, num_layers=2, num_steps=60, batch_size=16, context_length=128)
               if smoke else
               dict(d_model=256, num_layers=4, num_steps=2000, batch_size=64, context_length=256))
+    payoff["num_steps"] = steps or payoff["num_steps"]
+    num_files = 2 if smoke else 16
+    workers = 2 if smoke else max(2, min(num_files, os.cpu_count() or 1))
     return LessonConfig(scale=scale, device=resolve_device(device),
-                        num_pages=600 if smoke else 12_000, num_files=2 if smoke else 8,
-                        workers=2, payoff=payoff, out_dir=_writable_out_dir())
+                        num_pages=pages or (600 if smoke else 12_000), num_files=num_files,
+                        workers=workers, payoff=payoff, out_dir=_writable_out_dir())
 
 
 def _writable_out_dir() -> Path:
