@@ -30,8 +30,17 @@ import math
 import numpy as np
 import torch
 
-from grader.trusted import (Case, args, autograd_case, checkpoint_case, clip_gradients_case,
-                            module_case, optimizer_steps_case, recipe, with_module_case)
+from grader.trusted import (
+    Case,
+    args,
+    autograd_case,
+    checkpoint_case,
+    clip_gradients_case,
+    module_case,
+    optimizer_steps_case,
+    recipe,
+    with_module_case,
+)
 
 gen = torch.Generator().manual_seed(20260202)
 rng = np.random.default_rng(20260202)
@@ -448,8 +457,8 @@ CASES = {
     ],
 }
 
-def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False, missing_as_zero=False,
-           from_defaults=False):
+def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False,
+           missing_as_zero=False, from_defaults=False):
     """An AdamW with one plausible mistake."""
     return f"""
         class AdamW(AdamW):
@@ -484,7 +493,8 @@ def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=Fa
 
 _GENERATE = """
     @torch.no_grad()
-    def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_p=1.0, eos_id=None, generator=None):
+    def generate(model, prompt_ids, max_new_tokens, temperature=1.0, top_p=1.0, eos_id=None,
+                 generator=None):
         context_length = getattr(model, "context_length", None)
         ids, new = list(prompt_ids), []
         for _ in range(max_new_tokens):
@@ -497,7 +507,8 @@ _GENERATE = """
                 if top_p < 1.0:
                     sorted_probs, order = probs.sort(descending=True)
                     drop = sorted_probs.cumsum(-1) - sorted_probs >= top_p
-                    probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs.masked_fill(drop, 0.0))
+                    kept = sorted_probs.masked_fill(drop, 0.0)
+                    probs = torch.zeros_like(probs).scatter(-1, order, kept)
                 token = int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
             ids.append(token)
             new.append(token)
@@ -534,11 +545,13 @@ MUTANTS = {
         class RMSNorm(RMSNorm):  # eps outside the square root
             def forward(self, x):
                 x32 = x.float()
-                return (x32 / (x32.pow(2).mean(-1, keepdim=True).sqrt() + self.eps) * self.weight).to(x.dtype)
+                rms = x32.pow(2).mean(-1, keepdim=True).sqrt()
+                return (x32 / (rms + self.eps) * self.weight).to(x.dtype)
     """, """
         class RMSNorm(RMSNorm):  # no upcast: float16 x**2 overflows
             def forward(self, x):
-                return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight.to(x.dtype)
+                ms = x.pow(2).mean(-1, keepdim=True)
+                return x / torch.sqrt(ms + self.eps) * self.weight.to(x.dtype)
     """],
     "test_SwiGLU": ["""
         class SwiGLU(SwiGLU):  # the gate and the activated branch swapped
@@ -557,7 +570,8 @@ MUTANTS = {
                 x0, x1 = x.chunk(2, dim=-1)
                 return torch.cat((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).to(x.dtype)
     """, """
-        class RotaryPositionalEmbedding(RotaryPositionalEmbedding):  # theta^(-k/d) for theta^(-2k/d)
+        # theta^(-k/d) for theta^(-2k/d)
+        class RotaryPositionalEmbedding(RotaryPositionalEmbedding):
             def __init__(self, theta, d_k, max_seq_len, device=None):
                 super().__init__(theta, d_k, max_seq_len, device)
                 inv = theta ** (-torch.arange(d_k // 2, dtype=torch.float64) / d_k)
@@ -612,18 +626,21 @@ MUTANTS = {
                 q, k, v = (rearrange(proj(x), "... s (h d) -> ... h s d", h=self.num_heads)
                            for proj in (self.q_proj, self.k_proj, self.v_proj))
                 if self.rope is not None:
-                    positions = torch.arange(x.shape[-2]) if token_positions is None else token_positions
-                    q, k = self.rope(q, positions.unsqueeze(-2)), self.rope(k, positions.unsqueeze(-2))
+                    positions = (torch.arange(x.shape[-2]) if token_positions is None
+                                 else token_positions).unsqueeze(-2)
+                    q, k = self.rope(q, positions), self.rope(k, positions)
                 out = scaled_dot_product_attention(q, k, v)
                 return self.output_proj(rearrange(out, "... h s d -> ... s (h d)"))
     """, """
-        class MultiHeadSelfAttention(MultiHeadSelfAttention):  # heads interleaved, not blocks of rows
+        # heads interleaved, not blocks of rows
+        class MultiHeadSelfAttention(MultiHeadSelfAttention):
             def forward(self, x, token_positions=None):
                 q, k, v = (rearrange(proj(x), "... s (d h) -> ... h s d", h=self.num_heads)
                            for proj in (self.q_proj, self.k_proj, self.v_proj))
                 if self.rope is not None:
-                    positions = torch.arange(x.shape[-2]) if token_positions is None else token_positions
-                    q, k = self.rope(q, positions.unsqueeze(-2)), self.rope(k, positions.unsqueeze(-2))
+                    positions = (torch.arange(x.shape[-2]) if token_positions is None
+                                 else token_positions).unsqueeze(-2)
+                    q, k = self.rope(q, positions), self.rope(k, positions)
                 causal = torch.ones(x.shape[-2], x.shape[-2], dtype=torch.bool).tril()
                 out = scaled_dot_product_attention(q, k, v, causal)
                 return self.output_proj(rearrange(out, "... h s d -> ... s (d h)"))
@@ -644,7 +661,8 @@ MUTANTS = {
                 return x + self.ffn(x)
     """, """
         class TransformerBlock(TransformerBlock):  # eps not passed to the norms
-            def __init__(self, d_model, num_heads, d_ff, rope=None, eps=1e-5, device=None, dtype=None):
+            def __init__(self, d_model, num_heads, d_ff, rope=None, eps=1e-5, device=None,
+                         dtype=None):
                 super().__init__(d_model, num_heads, d_ff, rope, device=device, dtype=dtype)
     """],
     "test_TransformerLM": ["""
@@ -658,7 +676,8 @@ MUTANTS = {
         class TransformerLM(TransformerLM):  # rope_theta ignored
             def __init__(self, vocab_size, context_length, d_model, num_layers, num_heads, d_ff,
                          rope_theta=10_000.0, eps=1e-5, device=None, dtype=None):
-                super().__init__(vocab_size, context_length, d_model, num_layers, num_heads, d_ff, eps=eps)
+                super().__init__(vocab_size, context_length, d_model, num_layers, num_heads, d_ff,
+                                 eps=eps)
     """],
     "test_cross_entropy": ["""
         def cross_entropy(logits, targets):  # log of the softmax: log 0 for unlikely targets
@@ -677,16 +696,20 @@ MUTANTS = {
             return (lse - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).mean()
     """],
     "test_AdamW": [_adamw(bias_correction=False), _adamw(coupled=True), _adamw(shared_step=True),
-                   _adamw(eps_inside=True), _adamw(missing_as_zero=True), _adamw(from_defaults=True)],
+                   _adamw(eps_inside=True), _adamw(missing_as_zero=True),
+                   _adamw(from_defaults=True)],
     "test_lr_cosine_schedule": ["""
-        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):  # cosine from step 0
+        # cosine from step 0
+        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):
             if t < warmup_iters:
                 return max_lr * t / warmup_iters
             if t <= cosine_cycle_iters:
-                return min_lr + 0.5 * (1 + math.cos(math.pi * t / cosine_cycle_iters)) * (max_lr - min_lr)
+                cosine = 0.5 * (1 + math.cos(math.pi * t / cosine_cycle_iters))
+                return min_lr + cosine * (max_lr - min_lr)
             return min_lr
     """, """
-        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):  # warm-up off by one
+        # warm-up off by one
+        def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):
             if t < warmup_iters:
                 return max_lr * (t + 1) / warmup_iters
             if t <= cosine_cycle_iters:
@@ -712,13 +735,15 @@ MUTANTS = {
     "test_get_batch": ["""
         def get_batch(data, batch_size, context_length, device):  # the last start left out
             starts = np.random.randint(0, len(data) - context_length - 1, size=batch_size)
-            windows = np.stack([np.asarray(data[s: s + context_length + 1], dtype=np.int64) for s in starts])
+            windows = np.stack([np.asarray(data[s: s + context_length + 1], dtype=np.int64)
+                                for s in starts])
             windows = torch.from_numpy(windows).to(device)
             return windows[:, :-1], windows[:, 1:]
     """, """
         def get_batch(data, batch_size, context_length, device):  # int32, not int64
             starts = np.random.randint(0, len(data) - context_length, size=batch_size)
-            windows = torch.from_numpy(np.stack([data[s: s + context_length + 1].astype(np.int32) for s in starts]))
+            windows = torch.from_numpy(np.stack([data[s: s + context_length + 1].astype(np.int32)
+                                                 for s in starts]))
             return windows[:, :-1].to(device), windows[:, 1:].to(device)
     """],
     "test_save_checkpoint": ["""
@@ -742,10 +767,13 @@ MUTANTS = {
             return int(state["iteration"])
     """],
     "test_generate": [
-        _generate("window = ids[-context_length:] if context_length else ids", "window = ids"),  # no crop
+        # no crop
+        _generate("window = ids[-context_length:] if context_length else ids", "window = ids"),
+        # eos left out
         _generate("new.append(token)\n            if token == eos_id:\n                break",
-                  "if token == eos_id:\n                break\n            new.append(token)"),  # eos left out
+                  "if token == eos_id:\n                break\n            new.append(token)"),
+        # the top token dropped when it alone exceeds top_p
         _generate("drop = sorted_probs.cumsum(-1) - sorted_probs >= top_p",
-                  "drop = sorted_probs.cumsum(-1) > top_p"),  # the top token dropped when it alone exceeds top_p
+                  "drop = sorted_probs.cumsum(-1) > top_p"),
     ],
 }
