@@ -46,10 +46,11 @@ import builtins
 import html
 import re
 from pathlib import Path
+
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import ClearHiddenTests, LimitOutput
 from nbformat.v4 import new_output
+from nbgrader.preprocessors import ClearHiddenTests, LimitOutput
 from traitlets import Integer
 
 from grader import ipynb

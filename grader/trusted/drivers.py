@@ -315,7 +315,7 @@ def with_service(namespace: dict, call: str, seed: int, keys=("N", "D", "loss"),
             result = function(service, budget_multiple * budget)
             _SERVICE_RUNS[key] = (dict(result) if isinstance(result, dict) else result,
                                   bool(service.spent <= budget))
-        except (Exception, CaseTimeout) as err:  # noqa: BLE001 - the case's answer
+        except (Exception, CaseTimeout) as err:  # the case's answer
             _SERVICE_RUNS[key] = err
     run = _SERVICE_RUNS[key]
     if isinstance(run, BaseException):

@@ -440,7 +440,8 @@ MUTANTS = {
         def split_on_special_tokens(text, special_tokens):  # [""] for empty text
             if not special_tokens:
                 return [text]
-            pattern = "(" + "|".join(re.escape(t) for t in sorted(special_tokens, key=len, reverse=True)) + ")"
+            longest_first = sorted(special_tokens, key=len, reverse=True)
+            pattern = "(" + "|".join(re.escape(t) for t in longest_first) + ")"
             return [piece for piece in re.split(pattern, text) if piece]
         """,
     ],
@@ -489,7 +490,8 @@ MUTANTS = {
     ],
     "test_find_chunk_boundaries": [
         """
-        def find_chunk_boundaries(file, num_chunks, split_token, block_size=4096):  # blocks do not overlap
+        # blocks do not overlap
+        def find_chunk_boundaries(file, num_chunks, split_token, block_size=4096):
             file.seek(0, os.SEEK_END)
             size = file.tell()
             boundaries = [0]
@@ -511,7 +513,8 @@ MUTANTS = {
             return sorted(set(boundaries))
         """,
         """
-        def find_chunk_boundaries(file, num_chunks, split_token, block_size=4096):  # duplicates kept
+        # duplicates kept
+        def find_chunk_boundaries(file, num_chunks, split_token, block_size=4096):
             file.seek(0, os.SEEK_END)
             size = file.tell()
             data = (file.seek(0), file.read())[1]
@@ -526,13 +529,16 @@ MUTANTS = {
         _brute_train_bpe("a tie goes to the pair counted first", "max(pairs, key=pairs.get)"),
         _brute_train_bpe("a tie goes to the greater concatenation a + b",
                          "max(pairs, key=lambda p: (pairs[p], p[0] + p[1]))"),
-        _brute_train_bpe("a min-heap key that reverses bytes without the sentinel: b\"a\" sorts above b\"ab\"",
-                         "min(pairs, key=lambda p: (-pairs[p], tuple(-c for c in p[0]), tuple(-c for c in p[1])))"),
+        _brute_train_bpe("a min-heap key that reverses bytes without the sentinel: "
+                         "b\"a\" sorts above b\"ab\"",
+                         "min(pairs, key=lambda p: (-pairs[p], tuple(-c for c in p[0]), "
+                         "tuple(-c for c in p[1])))"),
         """
         _right = train_bpe
         def train_bpe(input_path, vocab_size, special_tokens, num_processes=None):
             # the special tokens left out of the budget: vocab_size - 256 merges
-            return _right(input_path, vocab_size + len(set(special_tokens)), special_tokens, num_processes)
+            return _right(input_path, vocab_size + len(set(special_tokens)), special_tokens,
+                          num_processes)
         """,
     ],
     "test_Tokenizer": [
@@ -571,7 +577,8 @@ MUTANTS = {
             def apply_merges(self, pretoken):
                 ids, i = [], 0
                 while i < len(pretoken):
-                    j = next(j for j in range(len(pretoken), i, -1) if pretoken[i:j] in self.token_to_id)
+                    j = next(j for j in range(len(pretoken), i, -1)
+                             if pretoken[i:j] in self.token_to_id)
                     ids.append(self.token_to_id[pretoken[i:j]])
                     i = j
                 return ids
@@ -582,7 +589,8 @@ MUTANTS = {
         class Tokenizer(Tokenizer):  # special tokens matched in the order given
             def encode(self, text):
                 ids, specials = [], self.special_tokens
-                pieces = re.split("(" + "|".join(map(re.escape, specials)) + ")", text) if specials else [text]
+                pattern = "(" + "|".join(map(re.escape, specials)) + ")"
+                pieces = re.split(pattern, text) if specials else [text]
                 for piece in pieces:
                     if piece in specials:
                         ids.append(self.token_to_id[piece.encode("utf-8")])
@@ -594,7 +602,8 @@ MUTANTS = {
         """
         class Tokenizer(Tokenizer):  # special tokens encoded as ordinary text
             def encode(self, text):
-                return [i for pretoken in PRETOKEN_RE.findall(text) for i in self.encode_pretoken(pretoken)]
+                return [i for pretoken in PRETOKEN_RE.findall(text)
+                        for i in self.encode_pretoken(pretoken)]
         """,
     ],
     "test_decode": [
@@ -624,8 +633,10 @@ MUTANTS = {
                 for chunk in iterable:
                     buffer += chunk
                     hold = len(buffer)
-                    for i in range(max(0, len(buffer) - max(map(len, specials), default=0)), len(buffer)):
-                        if any(len(t) > len(buffer) - i and t.startswith(buffer[i:]) for t in specials):
+                    longest = max(map(len, specials), default=0)
+                    for i in range(max(0, len(buffer) - longest), len(buffer)):
+                        if any(len(t) > len(buffer) - i and t.startswith(buffer[i:])
+                               for t in specials):
                             hold = i
                             break
                     final, pending, pos = 0, hold, 0

@@ -202,8 +202,9 @@ def _benchmark(old, new):
 MUTANTS = {
     "test_benchmark": [
         _benchmark('"median": statistics.median(times)', '"median": statistics.mean(times)'),
+        # warm-up work lands in a timing
         _benchmark("    sync()\n    times = []\n    for _ in range(repeats):\n        sync()\n",
-                   "    times = []\n    for _ in range(repeats):\n"),  # warm-up work lands in a timing
+                   "    times = []\n    for _ in range(repeats):\n"),
         _benchmark("        fn()\n        sync()\n", "        fn()\n"),  # stops the clock early
         _benchmark("for _ in range(warmup)", "for _ in range(0)"),  # no warm-up
     ],
@@ -277,7 +278,8 @@ MUTANTS = {
         """,
         """
         def training_flops(cfg, batch_size, seq_len, checkpointing=False):
-            return 3 * sum(forward_flops(cfg, batch_size, seq_len).values())  # checkpointing ignored
+            # checkpointing ignored
+            return 3 * sum(forward_flops(cfg, batch_size, seq_len).values())
         """,
     ],
     "test_training_memory": [
@@ -285,7 +287,8 @@ MUTANTS = {
         _right = training_memory
         def training_memory(cfg, batch_size, seq_len, dtype=torch.float32, checkpointing=False):
             m = _right(cfg, batch_size, seq_len, dtype, checkpointing)
-            m["activations"] -= batch_size * seq_len * (4 - dtype.itemsize) * cfg.vocab_size  # log-softmax in dtype
+            # log-softmax in dtype
+            m["activations"] -= batch_size * seq_len * (4 - dtype.itemsize) * cfg.vocab_size
             return m
         """,
         """
@@ -311,12 +314,15 @@ MUTANTS = {
         """,
     ],
     "test_matmul_intensity": [
-        "def matmul_intensity(m, k, n, s): return 2 * m * k * n / (s * (m * k + k * n))  # C not written",
+        # C not written
+        "def matmul_intensity(m, k, n, s): return 2 * m * k * n / (s * (m * k + k * n))",
         "def matmul_intensity(m, k, n, s): return 2 * m * k * n // (s * (m * k + k * n + m * n))",
     ],
     "test_attainable_flops": [
-        "def attainable_flops(intensity, peak_flops, bandwidth): return min(peak_flops, intensity * bandwidth)",
-        "def attainable_flops(intensity, peak_flops, bandwidth): return np.min([peak_flops, intensity * bandwidth])",
+        "def attainable_flops(intensity, peak_flops, bandwidth):\n"
+        "    return min(peak_flops, intensity * bandwidth)",
+        "def attainable_flops(intensity, peak_flops, bandwidth):\n"
+        "    return np.min([peak_flops, intensity * bandwidth])",
     ],
     "test_update_loss_scale": [
         """

@@ -295,7 +295,8 @@ def kernel_mutant(name: str, *edits: tuple[str, str]) -> str:
         for _old, _new in {list(edits)!r}:
             assert _src.count(_old) == 1, _old
             _src = _src.replace(_old, _new)
-        _linecache.cache["<mutant {name}>"] = (len(_src), None, _src.splitlines(True), "<mutant {name}>")
+        _linecache.cache["<mutant {name}>"] = (len(_src), None, _src.splitlines(True),
+                                               "<mutant {name}>")
         exec(compile(_src, "<mutant {name}>", "exec"), globals())
     '''
 
@@ -308,21 +309,24 @@ MUTANTS = {
         def naive_attention(Q, K, V, is_causal=False):  # no 1/sqrt(d)
             S = Q @ K.transpose(-2, -1)
             if is_causal:
-                S = S.masked_fill(torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not(), float("-inf"))
+                above = torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not()
+                S = S.masked_fill(above, float("-inf"))
             return torch.softmax(S, -1) @ V
         """,
         """
         def naive_attention(Q, K, V, is_causal=False):  # softmax over the queries
             S = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
             if is_causal:
-                S = S.masked_fill(torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not(), float("-inf"))
+                above = torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not()
+                S = S.masked_fill(above, float("-inf"))
             return torch.softmax(S, -2) @ V
         """,
         """
         def naive_attention(Q, K, V, is_causal=False):  # exp without subtracting the max
             S = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
             if is_causal:
-                S = S.masked_fill(torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not(), float("-inf"))
+                above = torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not()
+                S = S.masked_fill(above, float("-inf"))
             E = torch.exp(S)
             return E / E.sum(-1, keepdim=True) @ V
         """,
@@ -331,7 +335,8 @@ MUTANTS = {
             S = Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-1])
             n_q, n_k = S.shape[-2:]
             if is_causal:
-                S = S.masked_fill(torch.ones(n_q, n_k, dtype=torch.bool).tril(n_k - n_q).logical_not(), float("-inf"))
+                above = torch.ones(n_q, n_k, dtype=torch.bool).tril(n_k - n_q).logical_not()
+                S = S.masked_fill(above, float("-inf"))
             return torch.softmax(S, -1) @ V
         """,
     ],
@@ -343,7 +348,8 @@ MUTANTS = {
             return O, L.float()
         """,
         """
-        def flash_forward_pytorch(Q, K, V, is_causal=False, block_q=32, block_k=32):  # mask, no skip
+        # mask, no skip
+        def flash_forward_pytorch(Q, K, V, is_causal=False, block_q=32, block_k=32):
             n_q, n_k, d = Q.shape[-2], K.shape[-2], Q.shape[-1]
             acc_dtype = torch.promote_types(Q.dtype, torch.float32)
             O, L = torch.empty_like(Q), torch.empty(Q.shape[:-1], dtype=acc_dtype)
@@ -352,11 +358,13 @@ MUTANTS = {
                 m = torch.full(Qi.shape[:-1], float("-inf"), dtype=acc_dtype)
                 l, acc = torch.zeros_like(m), torch.zeros_like(Qi)
                 for k0 in range(0, n_k, block_k):
-                    Kj, Vj = K[..., k0:k0 + block_k, :].to(acc_dtype), V[..., k0:k0 + block_k, :].to(acc_dtype)
+                    Kj = K[..., k0:k0 + block_k, :].to(acc_dtype)
+                    Vj = V[..., k0:k0 + block_k, :].to(acc_dtype)
                     S = Qi @ Kj.transpose(-2, -1) / math.sqrt(d)
                     if is_causal:
                         qi = torch.arange(q0, q0 + Qi.shape[-2])[:, None]
-                        S = S.masked_fill(torch.arange(k0, k0 + Kj.shape[-2])[None, :] > qi, float("-inf"))
+                        hidden = torch.arange(k0, k0 + Kj.shape[-2])[None, :] > qi
+                        S = S.masked_fill(hidden, float("-inf"))
                     m_new = torch.maximum(m, S.amax(-1))
                     P, alpha = torch.exp(S - m_new[..., None]), torch.exp(m - m_new)
                     l, acc, m = alpha * l + P.sum(-1), alpha[..., None] * acc + P @ Vj, m_new
@@ -365,7 +373,8 @@ MUTANTS = {
             return O, L
         """,
         """
-        def flash_forward_pytorch(Q, K, V, is_causal=False, block_q=32, block_k=32):  # l not rescaled
+        # l not rescaled
+        def flash_forward_pytorch(Q, K, V, is_causal=False, block_q=32, block_k=32):
             n_q, n_k, d = Q.shape[-2], K.shape[-2], Q.shape[-1]
             acc_dtype = torch.promote_types(Q.dtype, torch.float32)
             O, L = torch.empty_like(Q), torch.empty(Q.shape[:-1], dtype=acc_dtype)
@@ -374,11 +383,13 @@ MUTANTS = {
                 m = torch.full(Qi.shape[:-1], float("-inf"), dtype=acc_dtype)
                 l, acc = torch.zeros_like(m), torch.zeros_like(Qi)
                 for k0 in range(0, min(n_k, q0 + block_q) if is_causal else n_k, block_k):
-                    Kj, Vj = K[..., k0:k0 + block_k, :].to(acc_dtype), V[..., k0:k0 + block_k, :].to(acc_dtype)
+                    Kj = K[..., k0:k0 + block_k, :].to(acc_dtype)
+                    Vj = V[..., k0:k0 + block_k, :].to(acc_dtype)
                     S = Qi @ Kj.transpose(-2, -1) / math.sqrt(d)
                     if is_causal:
                         qi = torch.arange(q0, q0 + Qi.shape[-2])[:, None]
-                        S = S.masked_fill(torch.arange(k0, k0 + Kj.shape[-2])[None, :] > qi, float("-inf"))
+                        hidden = torch.arange(k0, k0 + Kj.shape[-2])[None, :] > qi
+                        S = S.masked_fill(hidden, float("-inf"))
                     m_new = torch.maximum(m, S.amax(-1))
                     P, alpha = torch.exp(S - m_new[..., None]), torch.exp(m - m_new)
                     l, acc, m = l + P.sum(-1), alpha[..., None] * acc + P @ Vj, m_new
@@ -394,7 +405,8 @@ MUTANTS = {
             Q_, K_, V_, dO_ = (t.to(acc) for t in (Q, K, V, dO))
             S = Q_ @ K_.transpose(-2, -1) / math.sqrt(Q.shape[-1])
             if is_causal:
-                S = S.masked_fill(torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not(), float("-inf"))
+                above = torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not()
+                S = S.masked_fill(above, float("-inf"))
             P = torch.exp(S - L[..., None])
             dP = dO_ @ V_.transpose(-2, -1)
             dS = P * (dP - (P * dP).sum(-1, keepdim=True))
@@ -407,7 +419,8 @@ MUTANTS = {
         def flash_backward_pytorch(Q, K, V, O, L, dO, is_causal=False):  # a fresh softmax, L unused
             S = Q.to(L.dtype) @ K.to(L.dtype).transpose(-2, -1) / math.sqrt(Q.shape[-1])
             if is_causal:
-                S = S.masked_fill(torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not(), float("-inf"))
+                above = torch.ones(S.shape[-2:], dtype=torch.bool).tril().logical_not()
+                S = S.masked_fill(above, float("-inf"))
             return _right(Q, K, V, O, torch.logsumexp(S, -1), dO, is_causal)
         """,
         """
@@ -432,25 +445,34 @@ MUTANTS = {
         """,
     ],
     "test_flash_fwd_kernel": [
-        kernel_mutant("flash_fwd_kernel", ("(m_i + tl.log2(l_i)) * LN2", "m_i + tl.log2(l_i)")),  # L in base 2
+        # L in base 2
+        kernel_mutant("flash_fwd_kernel", ("(m_i + tl.log2(l_i)) * LN2", "m_i + tl.log2(l_i)")),
         kernel_mutant("flash_fwd_kernel", ("acc * alpha[:, None])", "acc)")),  # acc not rescaled
-        kernel_mutant("flash_fwd_kernel", ("visible = offs_k[None, :] < N_KEYS", "visible = offs_k[None, :] >= 0")),
+        kernel_mutant("flash_fwd_kernel", ("visible = offs_k[None, :] < N_KEYS",
+                                           "visible = offs_k[None, :] >= 0")),
     ],
     "test_flash_fwd_kernel_causal": [
-        kernel_mutant("flash_fwd_kernel", ("tl.minimum(q0 + BLOCK_Q, N_KEYS) if IS_CAUSAL else ", "")),  # no skip
-        kernel_mutant("flash_fwd_kernel", ("offs_k[None, :] <= offs_q[:, None]", "offs_k[None, :] < offs_q[:, None]")),
-        kernel_mutant("flash_fwd_kernel", ("hi = tl.minimum(q0 + BLOCK_Q, N_KEYS)", "hi = tl.minimum(q0 + BLOCK_K, N_KEYS)")),
+        # no skip
+        kernel_mutant("flash_fwd_kernel",
+                      ("tl.minimum(q0 + BLOCK_Q, N_KEYS) if IS_CAUSAL else ", "")),
+        kernel_mutant("flash_fwd_kernel", ("offs_k[None, :] <= offs_q[:, None]",
+                                           "offs_k[None, :] < offs_q[:, None]")),
+        kernel_mutant("flash_fwd_kernel", ("hi = tl.minimum(q0 + BLOCK_Q, N_KEYS)",
+                                           "hi = tl.minimum(q0 + BLOCK_K, N_KEYS)")),
     ],
     "test_flash_bwd_dkdv_kernel": [
         kernel_mutant("flash_bwd_dkdv_kernel", ("(dk * sm_scale)", "dk")),  # no 1/sqrt(d)
-        kernel_mutant("flash_bwd_dkdv_kernel", ("lse[None, :] * LOG2E", "lse[None, :]")),  # natural-log L in exp2
-        kernel_mutant("flash_bwd_dkdv_kernel", ("(k0 // BLOCK_Q) * BLOCK_Q", "tl.program_id(0) * BLOCK_Q")),
+        # natural-log L in exp2
+        kernel_mutant("flash_bwd_dkdv_kernel", ("lse[None, :] * LOG2E", "lse[None, :]")),
+        kernel_mutant("flash_bwd_dkdv_kernel", ("(k0 // BLOCK_Q) * BLOCK_Q",
+                                                "tl.program_id(0) * BLOCK_Q")),
     ],
     "test_flash_bwd_dq_kernel": [
         kernel_mutant("flash_bwd_dq_kernel", ("(dp - delta[:, None])", "(dp + delta[:, None])")),
         kernel_mutant("flash_bwd_dq_kernel", ("""        if IS_CAUSAL:
             visible = visible & (offs_k[None, :] <= offs_q[:, None])
 """, "")),  # causal mask forgotten in the diagonal tile
-        kernel_mutant("flash_bwd_dq_kernel", ("hi = tl.minimum(q0 + BLOCK_Q, N_KEYS)", "hi = tl.minimum(q0 + BLOCK_K, N_KEYS)")),
+        kernel_mutant("flash_bwd_dq_kernel", ("hi = tl.minimum(q0 + BLOCK_Q, N_KEYS)",
+                                              "hi = tl.minimum(q0 + BLOCK_K, N_KEYS)")),
     ],
 }

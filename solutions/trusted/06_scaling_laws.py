@@ -252,7 +252,8 @@ MUTANTS = {
         """
         _right = bootstrap_ci
         def bootstrap_ci(data, statistic, num_samples=200, level=0.95, seed=0, by=None):
-            return _right(data, statistic, num_samples, 2 * level - 1, seed, by)  # q(1-level), q(level)
+            # q(1-level), q(level)
+            return _right(data, statistic, num_samples, 2 * level - 1, seed, by)
         """,
         """
         def bootstrap_ci(data, statistic, num_samples=200, level=0.95, seed=0, by=None):
