@@ -255,6 +255,20 @@ CASES = {
                     hint="float64 stays float64 (computing it in float32 is allowed)"
                     ).close(**FLOAT32),
     ],
+    "test_silu": [
+        Case("silu", randn(4, 7, scale=5)).close(rtol=1e-6, atol=1e-7)
+        .hint("x * sigmoid(x), elementwise"),
+        Case("silu", torch.tensor([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4]))
+        .close(rtol=1e-6, atol=1e-7).hint("large inputs: about 0 far below zero, x far above"),
+        Case("silu", randn(3, 5, scale=8, dtype=torch.float16)).close(rtol=2e-3, atol=1e-3)
+        .hint("float16 in and out"),
+        Case("silu", randn(2, 3, 4, dtype=torch.float64)).close(rtol=1e-12, atol=1e-14)
+        .hint("float64 stays float64"),
+        autograd_case("silu", inputs=[torch.tensor([-1e4, -100.0, -3.0, 0.0, 3.0, 100.0])],
+                      grad_output=torch.ones(6),
+                      hint="finite gradients for large inputs: x / (1 + exp(-x)) gives inf / inf")
+        .close(rtol=1e-6, atol=1e-7),
+    ],
     "test_SwiGLU": [
         module_case("SwiGLU", init=(8, 24), state=ffn_state(8, 24), inputs=[randn(2, 5, 8)],
                     grad_output=randn(2, 5, 8), hint="w2(SiLU(w1 x) * w3 x)").close(**FLOAT32),
@@ -552,6 +566,16 @@ MUTANTS = {
             def forward(self, x):
                 ms = x.pow(2).mean(-1, keepdim=True)
                 return x / torch.sqrt(ms + self.eps) * self.weight.to(x.dtype)
+    """],
+    "test_silu": ["""
+        def silu(x):  # x / (1 + exp(-x)): exp overflows, the gradient is inf / inf = NaN
+            return x / (1 + torch.exp(-x))
+    """, """
+        def silu(x):  # the sigmoid alone (GLU's gate)
+            return torch.sigmoid(x)
+    """, """
+        def silu(x):  # computed in float32: the dtype is lost
+            return (x.float() * torch.sigmoid(x.float()))
     """],
     "test_SwiGLU": ["""
         class SwiGLU(SwiGLU):  # the gate and the activated branch swapped
