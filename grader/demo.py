@@ -4,6 +4,18 @@
 2. Make the sample submissions of each lesson (``grader.samples``) and autograde them.
 3. Print one table, lesson x sample -> score/max, and where the grades and feedback are.
 
+Time (what ``make test`` spends most of its time on):
+
+- The executions run one at a time in a background thread while the samples of the lessons
+  executed already are graded (``workers`` at a time): grading never needs the executed copy,
+  and its one-process stretches (nbgrader's generate, the trusted reference run, feedback)
+  leave a core free.
+- Each lesson's samples get a cell timeout fitted to the lesson (``fitted_cell_timeout``):
+  ``FIT_FACTOR`` times the slowest cell of the solution's execution, at least ``FIT_FLOOR``
+  seconds. A lesson of quick cells cuts its ``endless`` sample after seconds, not minutes;
+  a slow machine (or one shared with other work) gets proportionally longer timeouts, so
+  the solution's own long cells are not cut. An explicit ``cell_timeout`` overrides it.
+
 Its nbgrader course is ``build/demo`` (rebuilt on every run, so changed lessons never clash
 with old grades), apart from ``build/course`` where real submissions are graded.
 
@@ -16,15 +28,27 @@ Run: ``python -m grader demo --lessons 01 --workers 2``.
 """
 from __future__ import annotations
 
+import math
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import nbformat
+
+from grader import proc
 from grader.autograde import DEFAULT_NOTEBOOK_TIMEOUT, Result, autograde
-from grader.course import DEFAULT_CELL_TIMEOUT
 from grader.execute import Run, execute
+from grader.kernel import ensure_kernel
 from grader.paths import Layout
 from grader.samples import SAMPLES, make_samples
+
+# A sample's cell may run FIT_FACTOR times slower than the solution's own execution: samples
+# are graded `workers` at a time beside the next lesson's execution, sandboxed, with hidden
+# tests and trusted cases added.
+FIT_FACTOR = 3
+FIT_FLOOR = 30  # seconds: quick cells slow down most under load (imports, allocation)
+FIT_FALLBACK = 60  # seconds, when the solution's execution has no timings (it failed)
 
 
 @dataclass
@@ -65,20 +89,50 @@ def _cell(result: Result) -> str:
     return cell if result.status == "graded" else f"{cell} ({result.status})"
 
 
+def fitted_cell_timeout(run: Run) -> int:
+    """Seconds per cell for the samples of ``run``'s lesson: ``FIT_FACTOR`` x the slowest cell
+    of the solution's execution (papermill's per-cell durations), at least ``FIT_FLOOR``;
+    ``FIT_FALLBACK`` when the execution failed or left no timings."""
+    try:
+        cells = nbformat.read(str(run.output), as_version=4).cells
+    except Exception:  # papermill never wrote it
+        return FIT_FALLBACK
+    seconds = [cell.metadata.get("papermill", {}).get("duration") for cell in cells
+               if cell.cell_type == "code"]
+    seconds = [s for s in seconds if isinstance(s, (int, float))]
+    if not run.ok or not seconds:
+        return FIT_FALLBACK
+    return max(FIT_FLOOR, math.ceil(FIT_FACTOR * max(seconds)))
+
+
 def demo(layout: Layout = Layout(), lessons: Iterable[str] = (), *, workers: int = 1,
-         cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+         cell_timeout: int | None = None,
          notebook_timeout: float = DEFAULT_NOTEBOOK_TIMEOUT, report=print) -> Demo:
-    """Execute, sample and autograde each lesson (all by default)."""
+    """Execute, sample and autograde each lesson (all by default). ``cell_timeout``: seconds
+    per cell for every sample; None fits it to each lesson (``fitted_cell_timeout``)."""
     lessons = layout.resolve(lessons)
     shutil.rmtree(layout.demo_course, ignore_errors=True)  # lessons may have changed since
+    ensure_kernel()  # once, before two threads start kernels
     found = Demo()
-    report(f"== execute {len(lessons)} lesson(s) with default parameters")
-    found.runs = execute(layout, lessons, report=report)
-    for lesson in lessons:
-        report(f"== autograde the samples of {lesson}")
-        samples = make_samples(layout, lesson)
-        found.results[lesson] = autograde(
-            lesson, samples["solution"].parent.parent, layout=layout,
-            course_root=layout.demo_course, cell_timeout=cell_timeout,
-            notebook_timeout=notebook_timeout, workers=workers, report=report)
+    report(f"== execute {len(lessons)} lesson(s) with default parameters, "
+           f"beside the grading of those done")
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="execute")
+    try:
+        executions = [executor.submit(execute, layout, [lesson], report=report)
+                      for lesson in lessons]
+        for lesson, execution in zip(lessons, executions, strict=True):
+            [run] = execution.result()
+            found.runs.append(run)
+            timeout = cell_timeout or fitted_cell_timeout(run)
+            report(f"== autograde the samples of {lesson} (cell timeout {timeout} s)")
+            samples = make_samples(layout, lesson)
+            found.results[lesson] = autograde(
+                lesson, samples["solution"].parent.parent, layout=layout,
+                course_root=layout.demo_course, cell_timeout=timeout,
+                notebook_timeout=notebook_timeout, workers=workers, report=report)
+    except BaseException:  # Ctrl-C, or a grader error: stop the executions too
+        executor.shutdown(wait=False, cancel_futures=True)
+        proc.kill_all()
+        raise
+    executor.shutdown()
     return found

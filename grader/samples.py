@@ -9,11 +9,18 @@ student        notebook                                                         
 ``untouched``  the student notebook as released                                  0
 ``partial``    exercises 2, 4, ... put back to nbgrader's stub                   odd ones
 ``raises``     exercise 1's solution region raises ``RuntimeError``              all but 1st
-``endless``    the last exercise's solution region is ``while True: pass``       all but last
+``endless``    the last exercise's solution region loops forever (``while        all but last
+               True: pass``) on its first call, and raises on later ones
 =============  ================================================================  ===========
 
 (The toy scores assume independent exercises, as in ``grader/tests/fixtures/99_toy.ipynb``.)
 Written as ``<out>/<student>/<lesson>.ipynb``, the layout ``autograde`` reads.
+
+The ``endless`` sample hangs one cell: the first call of the exercise loops until the cell's
+timeout cuts it, and later calls fail at once (a flag in ``builtins`` remembers the first call
+for the kernel's life; a fresh worker process, as lesson 05 starts, loops again until its
+launcher's timeout). Looping on every call would cost one timeout per cell that uses the
+exercise, and score the same: those cells fail either way.
 
 Run: ``python -m grader samples 01`` (writes ``build/samples/01_.../``).
 """
@@ -31,7 +38,12 @@ from grader.errors import GraderError
 from grader.paths import Layout
 
 RAISES = 'raise RuntimeError("sample submission that raises")'
-ENDLESS = "while True: pass"
+ENDLESS = """\
+import builtins  # a sample submission: loops forever on its first call, then fails at once
+if not getattr(builtins, "_lmkit_sample_looped", False):
+    builtins._lmkit_sample_looped = True
+    while True: pass
+raise RuntimeError("sample submission that looped forever")"""
 SAMPLES = ("solution", "untouched", "partial", "raises", "endless")
 
 

@@ -1,16 +1,21 @@
 """End to end on the real lessons: every solution notebook executes headlessly at its default
 (smoke) parameters, and its sample submissions get exactly the expected scores.
 
-This is ``python -m grader demo`` under test. Expected scores are reasoned, not recorded:
-lessons build on their own earlier exercises, so a broken early exercise costs later tests.
+This is ``python -m grader demo`` under test, with each lesson's cell timeout fitted to its
+solution's execution (``grader.demo.fitted_cell_timeout``). Expected scores are reasoned, not
+recorded: lessons build on their own earlier exercises, so a broken early exercise costs later
+tests. The lessons run once for the whole module (the ``result`` fixture).
 Run: ``pytest grader/tests/test_lessons.py`` (about 2 minutes a lesson on 2 cores).
 """
 from __future__ import annotations
 
+import math
+
+import nbformat
 import pytest
 
-from grader.cli import DEMO_CELL_TIMEOUT
-from grader.demo import demo
+from grader.demo import FIT_FACTOR, FIT_FALLBACK, FIT_FLOOR, demo, fitted_cell_timeout
+from grader.execute import Run
 from grader.paths import Layout
 
 # lesson -> sample -> (score, status)
@@ -90,16 +95,17 @@ EXPECTED = {
         "endless": (18, "graded"),
     },
     "07_common_crawl_filtering": {
-        "solution": (15, "graded"),
+        "solution": (17, "graded"),
         "untouched": (0, "graded"),
-        # extract_text_from_html_bytes 2, mask_emails 1, mask_ips 1 and classify_quality 1
-        # solved; minhash_deduplication (3) needs the stubbed normalize_text.
-        "partial": (5, "graded"),
+        # extract_text_from_html_bytes 2, mask_emails 1, mask_ips 1, classify_quality 1 and
+        # classify_toxic_speech 1 solved; minhash_deduplication (3) needs the stubbed
+        # normalize_text.
+        "partial": (6, "graded"),
         # extract_text_from_html_bytes (2 points) raises; no other exercise calls it.
-        "raises": (13, "graded"),
+        "raises": (15, "graded"),
         # exact_line_deduplication (2 points) loops forever: its test and the pipeline cell
         # are cut by the per-cell timeout.
-        "endless": (13, "graded"),
+        "endless": (15, "graded"),
     },
     "08_grpo": {
         "solution": (17, "graded"),
@@ -120,7 +126,26 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def result():
-    return demo(Layout(), workers=2, cell_timeout=DEMO_CELL_TIMEOUT, report=lambda *_: None)
+    return demo(Layout(), workers=2, report=lambda *_: None)
+
+
+def test_the_cell_timeout_is_fitted_to_the_slowest_cell(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"),
+                                         nbformat.v4.new_markdown_cell("text"),
+                                         nbformat.v4.new_code_cell("2")])
+    path = tmp_path / "executed.ipynb"
+
+    def fitted(*seconds: float | None, error: str = "") -> int:
+        for cell, duration in zip((nb.cells[0], nb.cells[2]), seconds, strict=True):
+            cell.metadata["papermill"] = {"duration": duration}
+        nbformat.write(nb, str(path))
+        return fitted_cell_timeout(Run("01_x", path, 1.0, error))
+
+    assert fitted(2.0, 30.5) == math.ceil(FIT_FACTOR * 30.5)
+    assert fitted(0.1, None) == FIT_FLOOR  # quick cells; a cell that never ran
+    assert fitted(2.0, 30.5, error="cell [3]: ValueError: bad") == FIT_FALLBACK
+    assert fitted(None, None) == FIT_FALLBACK
+    assert fitted_cell_timeout(Run("01_x", tmp_path / "absent.ipynb", 1.0)) == FIT_FALLBACK
 
 
 def test_every_lesson_has_expected_scores():
