@@ -74,8 +74,12 @@ def harness_rows(device: str, repeats: int) -> list[str]:
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
     flops = 2 * n**3
-    t0 = time.perf_counter(); a @ b; cold = time.perf_counter() - t0  # noqa: E702
-    t0 = time.perf_counter(); a @ b; warm = time.perf_counter() - t0  # noqa: E702
+    t0 = time.perf_counter()
+    a @ b
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    a @ b
+    warm = time.perf_counter() - t0
     r = acc.benchmark(lambda: a @ b, warmup=3, repeats=repeats, sync=sync_for(device))
     name = f"{n}³ {str(dtype)[6:]} matmul"
     return [f"| {name} | naive: first call, no sync | {cold * 1e3:.3f} | "

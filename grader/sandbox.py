@@ -406,7 +406,9 @@ def _check(result: int, what: str) -> None:
 
 def _mount(libc, source: str | None, target: str, fstype: str | None, flags: int,
            data: str | None = None) -> None:
-    enc = lambda s: None if s is None else s.encode()  # noqa: E731
+    def enc(s: str | None) -> bytes | None:
+        return None if s is None else s.encode()
+
     _check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)),
            f"mount {target}")
 

@@ -156,7 +156,9 @@ def functional_lm(sd: dict[str, torch.Tensor], cfg: ModelConfig, ids: torch.Tens
     x = sd["token_embeddings.weight"][ids]  # (batch, seq, d_model)
     mask = torch.ones(seq, seq, dtype=torch.bool).tril()
     for i in range(cfg.num_layers):
-        p = lambda name: sd[f"layers.{i}.{name}.weight"]  # noqa: E731
+        def p(name):
+            return sd[f"layers.{i}.{name}.weight"]
+
         a = rms(x, p("ln1"))
         q, k, v = (torch.einsum("bsd,ed->bse", a, p(f"attn.{n}_proj")).unflatten(-1, (h, dh))
                    .transpose(1, 2) for n in "qkv")  # (batch, heads, seq, d_head)

@@ -84,7 +84,10 @@ def test_get_batch_windows_and_shift():
 
 def test_cosine_schedule_key_points():
     lr, min_lr, warmup, cycle = 1.0, 0.1, 10, 110
-    f = lambda t: cosine_lr_schedule(t, lr, min_lr, warmup, cycle)  # noqa: E731
+
+    def f(t):
+        return cosine_lr_schedule(t, lr, min_lr, warmup, cycle)
+
     assert f(0) == 0.0
     assert f(5) == pytest.approx(0.5)
     assert f(10) == pytest.approx(lr), "the peak is reached at the end of warm-up"
