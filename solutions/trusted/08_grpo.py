@@ -8,12 +8,11 @@ notebook's ``plain_result`` and ``loss_and_grad`` (``helpers.grpo``, imported by
 tensors come back detached, metadata numbers as floats (a 0-d tensor and a float are the same
 answer), and a train step is judged by its loss and the gradient it leaves on the log-probs.
 Objects that are not plain data (the tokenizer, a seeded model, a reward function) are built
-by ``"@with_objects"`` from recipes. Every graded test cell has cases.
+by ``with_objects_case`` from recipes. Every graded test cell has cases.
 """
-import numpy as np
 import torch
 
-from grader.trusted import Case
+from grader.trusted import Case, with_objects_case
 
 g = torch.Generator().manual_seed(20260808)
 TOKENIZER = {"tok": ("helpers.arithmetic.task_tokenizer", (), {})}
@@ -30,11 +29,12 @@ def mask(*shape, p=0.6):
 
 
 def call(fn, *args, **kwargs):  # fn(*args) through plain_result
-    return Case("@with_objects", "plain_result", {"f": fn}, ["f", *args], kwargs)
+    return with_objects_case("plain_result", objects={"f": fn}, args=["f", *args], kwargs=kwargs)
 
 
 def step(fn, *args, **kwargs):  # (loss, gradient) of a microbatch train step
-    return Case("@with_objects", "loss_and_grad", {"f": fn}, ["f", *args], kwargs)
+    return with_objects_case("loss_and_grad", objects={"f": fn}, args=["f", *args],
+                             kwargs=kwargs)
 
 
 LP, OLD, M = -rand(4, 6, high=2.0), -rand(4, 6, high=2.0), mask(4, 6)
@@ -57,8 +57,8 @@ CASES = {
             ("<answer>-4</answer>", "4"))
     ],
     "test_tokenize_prompt_and_output": [
-        Case("@with_objects", "tokenize_prompt_and_output", TOKENIZER,
-             [prompts, outputs, "tok"]) for prompts, outputs in (
+        with_objects_case("tokenize_prompt_and_output", objects=TOKENIZER,
+                          args=[prompts, outputs, "tok"]) for prompts, outputs in (
             (["Eve has 5 eggs.\n", "Bob has 12 cards. He gets 3 more.\n", "Q\n"],
              ["5+1=6\n<answer>6</answer>", "<answer>15</answer>", "7"]),
             (["Tom has 9.\n"], ["9-2=7\n<answer>7</answer>"]))
@@ -69,10 +69,12 @@ CASES = {
              ).close(rtol=1e-5, atol=1e-6),
     ],
     "test_get_response_log_probs": [
-        Case("@with_objects", "plain_result",
-             {"f": "get_response_log_probs", "model": ("helpers.grpo.tiny_policy", (16, 5), {})},
-             ["f", "model", ids, torch.roll(ids, -1, 1), True]
-             ).close(rtol=1e-4, atol=1e-5).any_dtype()
+        with_objects_case(
+            "plain_result",
+            objects={"f": "get_response_log_probs",
+                     "model": ("helpers.grpo.tiny_policy", (16, 5), {})},
+            args=["f", "model", ids, torch.roll(ids, -1, 1), True],
+        ).close(rtol=1e-4, atol=1e-5).any_dtype()
         for ids in (torch.randint(16, (3, 7), generator=g), torch.randint(16, (1, 4), generator=g))
     ],
     "test_masked_mean": [
@@ -90,13 +92,16 @@ CASES = {
         step("sft_microbatch_train_step", LP[:2], M[:2], 1).close(rtol=1e-10),
     ],
     "test_compute_rollout_rewards": [
-        Case("@with_objects", "plain_result",
-             {"f": "compute_rollout_rewards", "rf": "helpers.arithmetic.exact_match_reward"},
-             ["f", "rf", ["7", " 7", "8", "x", "10"], ["7", "7", "7", "x", "1"]]).close(rtol=1e-9),
+        with_objects_case(
+            "plain_result",
+            objects={"f": "compute_rollout_rewards", "rf": "helpers.arithmetic.exact_match_reward"},
+            args=["f", "rf", ["7", " 7", "8", "x", "10"], ["7", "7", "7", "x", "1"]],
+        ).close(rtol=1e-9),
     ],
     "test_compute_group_normalized_rewards": [
         call("compute_group_normalized_rewards", REWARDS, 4).close(rtol=1e-5, atol=1e-6),
-        call("compute_group_normalized_rewards", SCORES, 3, "mean", 0.1, "std").close(rtol=1e-5),
+        call("compute_group_normalized_rewards", SCORES, 3, "mean", 0.1, "std").close(rtol=1e-5)
+        .hint("divide by the group's std plus advantage_eps (torch's default, unbiased std)"),
         call("compute_group_normalized_rewards", SCORES, 6, advantage_normalizer="none"
              ).close(rtol=1e-5, atol=1e-6),
         call("compute_group_normalized_rewards", SCORES, 4, baseline="none",
@@ -107,7 +112,8 @@ CASES = {
     "test_compute_policy_gradient_loss": [
         call("compute_policy_gradient_loss", ADV, LP).close(rtol=1e-10),
         call("compute_policy_gradient_loss", ADV[:, None], LP, "noclip", OLD).close(rtol=1e-10),
-        call("compute_policy_gradient_loss", ADV, LP, "grpo", OLD, 0.2).close(rtol=1e-10),
+        call("compute_policy_gradient_loss", ADV, LP, "grpo", OLD, 0.2).close(rtol=1e-10)
+        .hint("GRPO-Clip clips the probability ratio to 1 +- cliprange, never the advantage"),
         call("compute_policy_gradient_loss", ADV, LP, "grpo", OLD, 0.1, M).close(rtol=1e-10),
     ],
     "test_grpo_microbatch_train_step": [
@@ -116,7 +122,8 @@ CASES = {
         step("grpo_microbatch_train_step", LP, M, 1, "reinforce_with_baseline", advantages=ADV
              ).close(rtol=1e-10),
         step("grpo_microbatch_train_step", LP, M, 3, "grpo_clip", advantages=ADV,
-             old_log_probs=OLD, cliprange=0.2).close(rtol=1e-10),
+             old_log_probs=OLD, cliprange=0.2).close(rtol=1e-10)
+        .hint("average over response tokens only, then divide by gradient_accumulation_steps"),
         step("grpo_microbatch_train_step", LP, M, 1, "grpo_noclip", advantages=ADV,
              old_log_probs=OLD, normalize_constant=6.0).close(rtol=1e-10),
     ],
