@@ -22,8 +22,8 @@ import textwrap
 from grader.trusted import Case
 from helpers.cc_crawl import FOREIGN, reference_texts
 from helpers.cc_harmful import teaching_set
-from helpers.reference.cc_filters import jaccard, shingles
 from helpers.env import REPO_ROOT
+from helpers.reference.cc_filters import jaccard, shingles
 
 rng = random.Random(20261206)
 
@@ -148,14 +148,18 @@ MINHASH = [
          {"z.txt": _variant(_c, 1), "a.txt": _c, "m.txt": ""}, **_KW),
     Case("dedup_texts", "minhash_deduplication",  # a chain: 0~1, 1~2, 0 !~ 2 at this threshold
          {f"c{k}.txt": " ".join(f"w{i}" for i in range(6 * k, 6 * k + 300)) for k in range(3)},
-         num_hashes=120, num_bands=24, ngrams=2, jaccard_threshold=0.95),
+         num_hashes=120, num_bands=24, ngrams=2, jaccard_threshold=0.95
+         ).hint("duplicate pairs join into clusters (union-find): a chain is one cluster"),
     Case("dedup_texts", "minhash_deduplication",  # pairs at J ~ 0.87: the S-curve's steep side
          {f"n{k}{v}.txt": text for k, d in enumerate(_doc() for _ in range(4))
-          for v, text in enumerate((d, _variant_near(d)))}, **_KW),
+          for v, text in enumerate((d, _variant_near(d)))}, **_KW
+         ).hint("num_bands bands of num_hashes // num_bands rows each, not the other way round"),
     Case("dedup_texts", "minhash_deduplication",  # the same words shuffled: word 3-grams differ
-         {"s1.txt": _a, "s2.txt": " ".join(rng.sample(_a.split(), 300))}, **_KW),
+         {"s1.txt": _a, "s2.txt": " ".join(rng.sample(_a.split(), 300))}, **_KW
+         ).hint("shingles are n-grams of words, not of characters"),
     Case("dedup_texts", "minhash_deduplication",  # a half overlap (J ~ 1/3) stays
-         {"h1.txt": _a, "h2.txt": " ".join(_a.split()[:150] + _b.split()[:150])}, **_KW),
+         {"h1.txt": _a, "h2.txt": " ".join(_a.split()[:150] + _b.split()[:150])}, **_KW
+         ).hint("a pair whose Jaccard is under jaccard_threshold is not a duplicate"),
 ]
 
 # ---- exact lines ----
