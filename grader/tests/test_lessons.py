@@ -33,16 +33,17 @@ EXPECTED = {
         "endless": (21, "graded"),
     },
     "02_transformer_lm": {
-        "solution": (36, "graded"),
+        "solution": (37, "graded"),
         "untouched": (0, "graded"),
-        # Linear 1, RMSNorm 2, RoPE 3, cross_entropy 2, lr_cosine_schedule 1, get_batch 1 and
-        # load_checkpoint 1 solved; attention needs the stubbed softmax, the block needs
-        # SwiGLU and attention.
-        "partial": (11, "graded"),
-        # Linear raises: Linear 1, SwiGLU 2, attention 3, block 2 and the LM 3 are lost.
-        "raises": (25, "graded"),
+        # Linear 1, RMSNorm 2, softmax 1, AdamW 4, gradient_clipping 2, save_checkpoint 1 and
+        # generate 3 solved; SwiGLU needs the stubbed silu, attention the stubbed
+        # scaled_dot_product_attention, the LM the stubbed block.
+        "partial": (14, "graded"),
+        # Linear raises: Linear 1, SwiGLU 2, attention 3, block 2 and the LM 3 are lost (silu
+        # does not use Linear).
+        "raises": (26, "graded"),
         # generate (3 points) loops forever; its test is cut by the per-cell timeout.
-        "endless": (33, "graded"),
+        "endless": (34, "graded"),
     },
     "03_resource_accounting": {
         "solution": (22, "graded"),
@@ -116,9 +117,9 @@ EXPECTED = {
         "partial": (4, "graded"),
         # parse_gsm8k_response (1 point) raises; nothing else calls it.
         "raises": (16, "graded"),
-        # grpo_microbatch_train_step (2 points) loops forever: its test and the GRPO run cell are
-        # cut by the per-cell timeout; the ablation cell stops at the main run's missing result
-        # and the Hugging Face cell uses the SFT step.
+        # grpo_microbatch_train_step (2 points) loops forever: its test and the first GRPO run
+        # cell are cut by the per-cell timeout; the second GRPO cell and the ablation cells stop
+        # at the first half's missing log, and the Hugging Face cell uses the SFT step.
         "endless": (15, "graded"),
     },
 }
