@@ -24,10 +24,12 @@ $(VENV)/.installed: pyproject.toml grader/kernel.py grader/lab.py
 demo: install
 	$(RUN) -m grader demo --workers 2
 
-# Everything CI runs: generated notebooks fresh and output-free, then unit, property and
-# end-to-end tests (every lesson executed; sample submissions graded, scores asserted).
+# Everything CI runs: generated notebooks fresh and output-free, the linter (ruff: its rules
+# in pyproject.toml), then unit, property and end-to-end tests (every lesson executed; sample
+# submissions graded, scores asserted).
 test: install
 	$(RUN) -m grader check
+	$(RUN) -m ruff check
 	$(RUN) -m pytest; status=$$?; if [ $$status -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$status
 
 lessons: install

@@ -33,9 +33,9 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "benchmarks" / "results" / "cc_filtering.md"
 
 from benchmarks.sections import write_sections  # noqa: E402
-from helpers.reference import cc_filters as F  # noqa: E402
 from helpers import cc_pipeline as P  # noqa: E402
 from helpers.cc_crawl import write_crawl  # noqa: E402
+from helpers.reference import cc_filters as F  # noqa: E402
 
 
 def extraction_and_language(warcs) -> list[str]:

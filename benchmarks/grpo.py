@@ -1,10 +1,10 @@
 """Lesson 08's rollout speed and GRPO step split: ``python benchmarks/grpo.py [--quick]``.
 
 - Rollout throughput (new tokens/s) of the kit's KV-cached batched sampler
-  (``helpers.reference.rollout.sample_batch``) vs naive recomputation of the whole prefix at every step
-  (``naive=True``) vs Hugging Face ``generate`` (KV cache, greedy) on a Llama of the same sizes
-  (``LlamaForCausalLM``: same d_model, layers, heads, d_ff, vocabulary; its own random
-  weights, as speed does not depend on them). Greedy, a fixed number of new tokens (no stop),
+  (``helpers.reference.rollout.sample_batch``) vs naive recomputation of the whole prefix at
+  every step (``naive=True``) vs Hugging Face ``generate`` (KV cache, greedy) on a Llama of the
+  same sizes (``LlamaForCausalLM``: same d_model, layers, heads, d_ff, vocabulary; its own
+  random weights, as speed does not depend on them). Greedy, a fixed number of new tokens (no stop),
   the same left-padded prompts of the lesson's task.
 - One GRPO step of the lesson's smoke configuration, split into rollout, scoring (rewards,
   advantages, old log-probs) and training (microbatches, backward, optimizer), from
@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from benchmarks.sections import write_sections
 from helpers.arithmetic import make_problems, task_tokenizer
-from helpers.reference import grpo as grpo_reference
 from helpers.grpo import GRPOConfig, grpo_train, lesson_functions, new_policy
+from helpers.reference import grpo as grpo_reference
 from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.reference.rollout import SamplingConfig, sample_batch
 

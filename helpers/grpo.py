@@ -25,9 +25,9 @@ Tests: ``pytest grader/tests/test_grpo.py -q``.
 """
 from __future__ import annotations
 
-import math
 import argparse
 import hashlib
+import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path

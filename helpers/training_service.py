@@ -91,7 +91,8 @@ class ServiceLaw:
 def base_law(path: str | Path = LAW_PATH) -> ServiceLaw:
     """The law fitted to the kit's sweep (``datasets/scaling/law.json``)."""
     fields = json.loads(Path(path).read_text())["law"]
-    return ServiceLaw(**{k: float(v) for k, v in fields.items() if k in ServiceLaw.__dataclass_fields__})
+    return ServiceLaw(**{k: float(v) for k, v in fields.items()
+                         if k in ServiceLaw.__dataclass_fields__})
 
 
 def hidden_law(seed: int, base: ServiceLaw | None = None) -> ServiceLaw:
@@ -154,7 +155,8 @@ class TrainingService:
                  resume: bool = False, law: ServiceLaw | None = None):
         self._law = law or hidden_law(seed)
         self._seed = seed
-        self.law_id = hashlib.sha256(json.dumps(asdict(self._law), sort_keys=True).encode()).hexdigest()[:12]
+        law_json = json.dumps(asdict(self._law), sort_keys=True)
+        self.law_id = hashlib.sha256(law_json.encode()).hexdigest()[:12]
         self.budget = float(budget)
         self.spent = 0.0
         self.queries: list[dict] = []
@@ -203,16 +205,20 @@ class TrainingService:
             if not lo <= config[key] <= hi:
                 raise ValueError(f"{key}={config[key]!r} is outside [{lo}, {hi}]")
         if config["d_model"] % config["num_heads"]:
-            raise ValueError(f"num_heads={config['num_heads']} must divide d_model={config['d_model']}")
+            raise ValueError(f"num_heads={config['num_heads']} must divide "
+                             f"d_model={config['d_model']}")
         if config["batch_size"] not in BATCH_SIZES:
-            raise ValueError(f"batch_size must be one of {BATCH_SIZES}, got {config['batch_size']!r}")
+            raise ValueError(f"batch_size must be one of {BATCH_SIZES}, got "
+                             f"{config['batch_size']!r}")
         if not any(math.isclose(config["train_flops"], f, rel_tol=1e-9) for f in TRAIN_FLOPS):
-            raise ValueError(f"train_flops must be one of {', '.join(f'{f:.0e}' for f in TRAIN_FLOPS)};"
-                             f" got {config['train_flops']!r}")
+            raise ValueError(f"train_flops must be one of "
+                             f"{', '.join(f'{f:.0e}' for f in TRAIN_FLOPS)}; got "
+                             f"{config['train_flops']!r}")
 
     def _noise(self, config: dict) -> float:
         key = json.dumps([self._seed, self.law_id, sorted(config.items())], default=float)
-        z = np.random.default_rng(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")).standard_normal()
+        seed = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+        z = np.random.default_rng(seed).standard_normal()
         return math.exp(NOISE_SIGMA * z)
 
     def train(self, d_model: int, num_layers: int, num_heads: int, batch_size: int, lr: float,
@@ -228,14 +234,17 @@ class TrainingService:
         try:
             self.validate(config)
         except ValueError as err:
-            self._log({"status": "invalid", "config": config, "error": str(err), "flops_charged": 0.0})
+            self._log({"status": "invalid", "config": config, "error": str(err),
+                       "flops_charged": 0.0})
             raise
         if train_flops > self.remaining * (1 + 1e-12):
             message = (f"refused: this run needs {train_flops:.3g} FLOPs but only "
                        f"{self.remaining:.3g} of the {self.budget:.3g} budget are left "
-                       f"({self.spent:.3g} spent on {sum(q['status'] == 'ok' for q in self.queries)}"
+                       f"({self.spent:.3g} spent on "
+                       f"{sum(q['status'] == 'ok' for q in self.queries)}"
                        " runs); nothing was charged. Choose a smaller train_flops.")
-            self._log({"status": "refused", "config": config, "error": message, "flops_charged": 0.0})
+            self._log({"status": "refused", "config": config, "error": message,
+                       "flops_charged": 0.0})
             raise BudgetExceeded(message)
         n = num_params(d_model, num_layers)
         tokens = train_flops / (6 * n)
@@ -271,8 +280,8 @@ def fit_base_law(runs_csv: str | Path, E: float | None = 0.5, seed: int = 0) -> 
     import pandas as pd
     from scipy.optimize import minimize
 
-    from helpers.nbmodule import load_notebook
     from helpers.env import REPO_ROOT
+    from helpers.nbmodule import load_notebook
 
     lesson = load_notebook(REPO_ROOT / "solutions" / "06_scaling_laws.ipynb")
     runs = pd.read_csv(runs_csv)
@@ -282,11 +291,13 @@ def fit_base_law(runs_csv: str | Path, E: float | None = 0.5, seed: int = 0) -> 
     law = dict(free)
     if E is not None:  # the same objective with e = log E held: drop its gradient component
         def objective(q):
-            value, grad = lesson.chinchilla_objective(np.array([q[0], q[1], math.log(E), q[2], q[3]]), *logs)
+            params = np.array([q[0], q[1], math.log(E), q[2], q[3]])
+            value, grad = lesson.chinchilla_objective(params, *logs)
             return value, grad[[0, 1, 3, 4]]
 
         starts = np.unique(lesson.INIT_GRID[:, [0, 1, 3, 4]], axis=0)  # (a, b, alpha, beta)
-        best = min((minimize(objective, x0, jac=True, method="L-BFGS-B", options=lesson.LBFGS_OPTIONS)
+        best = min((minimize(objective, x0, jac=True, method="L-BFGS-B",
+                             options=lesson.LBFGS_OPTIONS)
                     for x0 in starts), key=lambda r: r.fun)
         a, b, alpha, beta = best.x
         law = {"E": E, "A": math.exp(a), "B": math.exp(b), "alpha": alpha, "beta": beta}
@@ -296,7 +307,8 @@ def fit_base_law(runs_csv: str | Path, E: float | None = 0.5, seed: int = 0) -> 
         return float(np.sqrt(np.mean((pred / runs.loss - 1) ** 2)))
 
     law = {k: float(v) for k, v in law.items()}
-    result = {"law": {**law, "lr_ref": 1e-3, "gamma": 0.3},  # lr model: assumed (one lr per size in the sweep)
+    # lr model: assumed (one lr per size in the sweep)
+    result = {"law": {**law, "lr_ref": 1e-3, "gamma": 0.3},
               "free_fit": {k: float(v) for k, v in free.items()}, "residual_rms": rms(law),
               "free_fit_residual_rms": rms(free), "E_fixed": E,
               "lr_note": "lr_ref and gamma are assumed, not fitted (see the README)"}
@@ -320,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fit-law":
         result = fit_base_law(args.runs, E=None if args.E < 0 else args.E)
         result["runs"] = os.path.relpath(args.runs, REPO_ROOT)
-        result["command"] = "python -m helpers.training_service " + " ".join(sys.argv[1:] if argv is None else argv)
+        given = sys.argv[1:] if argv is None else argv
+        result["command"] = "python -m helpers.training_service " + " ".join(given)
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps(result, indent=1))
         return 0

@@ -33,12 +33,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
-from helpers.reference import cc_filters as F
 from helpers import cc_harmful as H
 from helpers import cc_pipeline as P
 from helpers import download as dl
 from helpers.cc_crawl import load_truth, reference_texts, write_crawl
 from helpers.env import REPO_ROOT
+from helpers.reference import cc_filters as F
 
 NOTEBOOK = REPO_ROOT / "solutions" / "07_common_crawl_filtering.ipynb"
 SAMPLE = P.CRAWL_SAMPLE

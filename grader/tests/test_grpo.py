@@ -18,15 +18,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.nbmodule import load_notebook
+from helpers.arithmetic import (
+    EOS,
+    make_problems,
+    normalize_number,
+    parse_answer_tag,
+    pretraining_documents,
+    sft_pairs,
+    task_tokenizer,
+)
+from helpers.grpo import ROOT as KIT_ROOT
+from helpers.grpo import (
+    GRPOConfig,
+    grpo_train,
+    lesson_functions,
+    load_or_pretrain,
+    new_policy,
+    pretrain,
+    pretrain_settings,
+    save_pretrained,
+    sft_train,
+    tiny_policy,
+)
 from helpers.reference import grpo as ref
-from helpers.arithmetic import (EOS, make_problems, normalize_number, parse_answer_tag,
-                                pretraining_documents, sft_pairs, task_tokenizer)
-from helpers.grpo import (ROOT as KIT_ROOT, GRPOConfig, grpo_train, lesson_functions,
-                          load_or_pretrain, new_policy, pretrain, pretrain_settings,
-                          save_pretrained, sft_train, tiny_policy)
 from helpers.reference.model import ModelConfig, ReferenceLM
-from helpers.reference.rollout import (FakeLLM, KitEngine, SamplingConfig, VLLMEngine, sample_batch,
-                             sample_tokens)
+from helpers.reference.rollout import (
+    FakeLLM,
+    KitEngine,
+    SamplingConfig,
+    VLLMEngine,
+    sample_batch,
+    sample_tokens,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +82,7 @@ def test_problems_are_seeded_and_their_worked_solutions_are_right():
         lines = p.solution.split("\n")
         for line in lines[:-1]:
             lhs, rhs = line.split("=")
-            assert eval(lhs) == int(rhs)  # noqa: S307 (digits and +-)
+            assert eval(lhs) == int(rhs)  # eval of digits and +- only
         assert parse_answer_tag(lines[-1]) == p.answer == lines[-2].split("=")[1]
 
 

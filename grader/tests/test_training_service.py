@@ -45,7 +45,8 @@ def test_budget_is_charged_and_refused_when_exceeded(tmp_path):
     loss = service.train(**config(train_flops=1e15))
     assert 0 < loss < 10 and service.spent == 1e15 and service.remaining == 1.5e15
     service.train(**config(train_flops=1e15))
-    with pytest.raises(ts.BudgetExceeded, match=r"refused: this run needs 1e\+15 FLOPs but only 5e\+14"):
+    with pytest.raises(ts.BudgetExceeded,
+                       match=r"refused: this run needs 1e\+15 FLOPs but only 5e\+14"):
         service.train(**config(train_flops=1e15))
     assert service.spent == 2e15, "a refused query costs nothing"
     service.train(**config(train_flops=3e14))  # what still fits is accepted
@@ -88,7 +89,8 @@ def test_resume_replays_the_log(tmp_path):
 
 def test_answers_are_deterministic_and_noisy():
     a, b = ts.TrainingService(seed=7), ts.TrainingService(seed=7)
-    assert a.train(**config()) == b.train(**config()) == a.train(**config()), "same query, same answer"
+    assert a.train(**config()) == b.train(**config()) == a.train(**config()), (
+        "same query, same answer")
     law = a._law
     ratios = []
     for d_model in range(128, 1025, 32):

@@ -9,15 +9,14 @@ Test: ``python -m pytest grader/tests/test_grpo.py -q``.
 """
 from __future__ import annotations
 
-ANSWERS = ("08_grpo",)  # answers lesson 08's exercises: left out of its student bundle
-
 import re
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 
 from helpers.arithmetic import normalize_number, parse_answer_tag
+
+ANSWERS = ("08_grpo",)  # answers lesson 08: left out of its student bundle
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 

@@ -1,6 +1,7 @@
 """Rollouts for lesson 08: a batched, KV-cached sampler and one interface over two engines.
 
-- ``sample_batch(model, prompt_ids, ...)``: the kit's sampler for ``helpers.reference.model.ReferenceLM``.
+- ``sample_batch(model, prompt_ids, ...)``: the kit's sampler for
+  ``helpers.reference.model.ReferenceLM``.
   Prompts are left-padded to one length; each row has its own RoPE positions (0 at its first
   real token) and a key mask that hides its padding. A prefill pass fills a preallocated
   key/value cache per layer (batch, heads, seq, d_head); each decode step then runs the model
@@ -18,14 +19,14 @@ Tests: ``pytest grader/tests/test_grpo.py -q -k rollout``. Speed: ``python bench
 """
 from __future__ import annotations
 
-ANSWERS = ("02_transformer_lm",)  # top-p sampling answers lesson 02: left out of its bundle
-
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from helpers.reference.model import ReferenceLM, apply_rope
+
+ANSWERS = ("02_transformer_lm",)  # top-p sampling answers lesson 02: left out of its bundle
 
 
 @dataclass
@@ -239,7 +240,7 @@ class VLLMEngine(RolloutEngine):
 
     def __init__(self, llm, sampling_params_cls=None):
         if sampling_params_cls is None:
-            from vllm import SamplingParams as sampling_params_cls  # noqa: N813
+            from vllm import SamplingParams as sampling_params_cls
         self.llm, self.sampling_params_cls = llm, sampling_params_cls
 
     def generate(self, prompts: list[str], sampling: SamplingConfig) -> list[str]:
