@@ -28,14 +28,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-RESULTS = REPO / "benchmarks" / "results" / "cc_filtering.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from benchmarks.sections import write_sections  # noqa: E402
-from helpers import cc_pipeline as P  # noqa: E402
-from helpers.cc_crawl import write_crawl  # noqa: E402
-from helpers.reference import cc_filters as F  # noqa: E402
+from benchmarks.sections import write_sections
+from helpers import cc_pipeline as P
+from helpers.cc_crawl import write_crawl
+from helpers.reference import cc_filters as F
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results" / "cc_filtering.md"
 
 
 def extraction_and_language(warcs) -> list[str]:

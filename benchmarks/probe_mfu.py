@@ -23,12 +23,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from benchmarks.transformer_lm import CONFIGS, flops_per_token, matmul_tflops  # noqa: E402
-from helpers.reference.model import ReferenceLM, register_attention_backend  # noqa: E402
-from helpers.training import make_optimizer  # noqa: E402
+from benchmarks.transformer_lm import CONFIGS, flops_per_token, matmul_tflops
+from helpers.reference.model import ReferenceLM, register_attention_backend
+from helpers.training import make_optimizer
+
+REPO = Path(__file__).resolve().parent.parent
 
 OUT = Path(os.environ.get("OUT", "/tmp"))
 

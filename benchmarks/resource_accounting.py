@@ -34,13 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from benchmarks.sections import write_sections  # noqa: E402
-from helpers import hardware  # noqa: E402
-from helpers.env import resolve_device  # noqa: E402
-from helpers.profiling import (  # noqa: E402
+from benchmarks.sections import write_sections
+from helpers import hardware
+from helpers.env import resolve_device
+from helpers.profiling import (
     checkpointed_forward,
     loss_fn,
     make_train_step,
@@ -49,8 +48,10 @@ from helpers.profiling import (  # noqa: E402
     saved_tensor_bytes,
     state_bytes,
 )
-from helpers.reference import resource_accounting as acc  # noqa: E402
-from helpers.reference.model import ModelConfig, ReferenceLM  # noqa: E402
+from helpers.reference import resource_accounting as acc
+from helpers.reference.model import ModelConfig, ReferenceLM
+
+REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO / "benchmarks" / "results" / "resource_accounting.md"
 MiB = 2**20

@@ -51,19 +51,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
-from benchmarks.sections import write_sections  # noqa: E402
-from helpers.reference.model import ModelConfig, ReferenceLM, _backend, apply_rope  # noqa: E402
-from helpers.training import make_optimizer  # noqa: E402
+from benchmarks.sections import write_sections
+
+# PEAK_BF16: dense bf16 tensor-core peaks (FLOP/s, by substring of torch's device name; first
+# match wins), from NVIDIA's datasheets: cited in helpers/hardware.py.
+from helpers.hardware import PEAK_BF16
+from helpers.reference.model import ModelConfig, ReferenceLM, _backend, apply_rope
+from helpers.training import make_optimizer
+
+REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO / "benchmarks" / "results" / "transformer_lm.md"
 SOLUTION = REPO / "solutions" / "02_transformer_lm.ipynb"
 
-# Dense bf16 tensor-core peaks (FLOP/s, by substring of torch's device name; first match wins),
-# from NVIDIA's datasheets: cited in helpers/hardware.py.
-from helpers.hardware import PEAK_BF16  # noqa: E402
 
 CONFIGS = {
     "cpu": dict(model=ModelConfig(vocab_size=10_000, context_length=128, d_model=256, num_layers=4,
