@@ -22,7 +22,6 @@ typical use:
   python -m grader autograde 01 submissions/  # grade <student>/01_*.ipynb files
   python -m grader demo                       # execute, sample and autograde every lesson
 """
-DEMO_CELL_TIMEOUT = 60  # seconds: smoke-scale cells take under 30 s; keeps `endless` quick
 
 
 def positive(kind):
@@ -113,16 +112,19 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("demo", "execute every lesson, then autograde its sample submissions")
     p.add_argument("--lessons", nargs="+", default=[], metavar="LESSON", help=lessons_help)
-    add_grading_options(p, DEMO_CELL_TIMEOUT, DEFAULT_NOTEBOOK_TIMEOUT)
+    add_grading_options(p, None, DEFAULT_NOTEBOOK_TIMEOUT)
     return top
 
 
-def add_grading_options(p: argparse.ArgumentParser, cell: int, notebook: float,
+def add_grading_options(p: argparse.ArgumentParser, cell: int | None, notebook: float,
                         configurable: bool = False) -> None:
+    """``cell=None``: the demo's default, fitted to each lesson (``grader.demo``)."""
     where = ", or the settings file's" if configurable else ""
+    cell_default = (f"{cell}{where}" if cell is not None else
+                    "3x the slowest cell of the lesson's solution run, at least 30 s")
     p.add_argument("--timeout-cell", type=positive(int), default=None if configurable else cell,
                    metavar="S",
-                   help=f"nbgrader stops a cell after S seconds (default: {cell}{where})")
+                   help=f"nbgrader stops a cell after S seconds (default: {cell_default})")
     p.add_argument("--timeout-notebook", type=positive(float), metavar="S",
                    default=None if configurable else notebook,
                    help=f"a submission scores 0 after S seconds (default: {notebook:g}{where})")
