@@ -197,6 +197,15 @@ def new_policy(cfg: GRPOConfig, vocab_size: int) -> ReferenceLM:
     return ReferenceLM(cfg.model_config(vocab_size)).to(cfg.device)
 
 
+def optimizer_step(model, opt, max_grad_norm: float, sched=None) -> None:
+    """Clip the gradient norm, step the optimizer (and the schedule), clear the gradients."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    opt.step()
+    if sched is not None:
+        sched.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def pretrain(model, tokenizer, cfg: GRPOConfig, progress=None) -> list[float]:
     """Next-token pretraining on ``pretraining_documents`` packed into one stream (an EOS
     after each document), random windows of ``context_length`` tokens; the per-step losses."""
@@ -221,10 +230,7 @@ def pretrain(model, tokenizer, cfg: GRPOConfig, progress=None) -> list[float]:
         logits = model(window[:, :-1])  # (batch, context_length, vocab)
         loss = F.cross_entropy(logits.flatten(0, 1), window[:, 1:].flatten())
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(model, opt, cfg.max_grad_norm, sched)
         losses.append(loss.item())
     return losses
 
@@ -304,10 +310,7 @@ def sft_train(model, tokenizer, problems: list[Problem], cfg: GRPOConfig, fns, p
         tokens = batch["response_mask"].sum().item() / cfg.sft_batch_size
         loss, _ = fns.sft_microbatch_train_step(out["log_probs"], batch["response_mask"], 1,
                                                 normalize_constant=tokens)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
+        optimizer_step(model, opt, cfg.max_grad_norm, sched)
         losses.append(loss.item())
     return losses
 
@@ -391,9 +394,7 @@ class GRPORun:
                 if "clip_fraction" in meta:
                     clip_fracs.append(float(meta["clip_fraction"]))
                 if (i // cfg.microbatch_size + 1) % accumulation == 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                    self.opt.step()
-                    self.opt.zero_grad(set_to_none=True)
+                    optimizer_step(model, self.opt, cfg.max_grad_norm)
         t3 = time.perf_counter()
         lengths = batch["response_mask"].sum(-1).float()
         log.update(reward=reward_meta["reward"], format=reward_meta["format_reward"],
