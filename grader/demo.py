@@ -46,8 +46,8 @@ from grader.samples import SAMPLES, make_samples
 # A sample's cell may run FIT_FACTOR times slower than the solution's own execution: samples
 # are graded `workers` at a time beside the next lesson's execution, sandboxed, with hidden
 # tests and trusted cases added.
-FIT_FACTOR = 3
-FIT_FLOOR = 30  # seconds: quick cells slow down most under load (imports, allocation)
+FIT_FACTOR = 5
+FIT_FLOOR = 60  # seconds: quick cells slow down most under load (imports, allocation)
 FIT_FALLBACK = 60  # seconds, when the solution's execution has no timings (it failed)
 
 
