@@ -10,8 +10,8 @@ RUN     = PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python
 
 install: $(VENV)/.installed
 
-# grader/kernel.py and grader/lab.py: the kernel and JupyterLab settings install-kernel writes.
-$(VENV)/.installed: pyproject.toml grader/kernel.py grader/lab.py
+# grader/jupyter_kernel.py, grader/lab.py: the kernel and JupyterLab settings install-kernel writes.
+$(VENV)/.installed: pyproject.toml grader/jupyter_kernel.py grader/lab.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

@@ -55,7 +55,7 @@ from grader.course import Course
 from grader.errors import GraderError
 from grader.feedback import FEEDBACK_CONFIG, write_failure_page
 from grader.intake import STUDENT_RE, Submission, intake
-from grader.kernel import ensure_kernel
+from grader.jupyter_kernel import ensure_kernel
 from grader.paths import REPO_ROOT, Layout
 from grader.result import Result
 from grader.sandbox import NOGROUP, Isolation, answer_modules, sweep_ipc

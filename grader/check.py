@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 from grader import ipynb
 from grader.errors import GraderError
 from grader.generate import generate
-from grader.kernel import KERNEL_NAME
+from grader.jupyter_kernel import KERNEL_NAME
 from grader.paths import Layout
 
 REQUIRED_PARAMETERS = ("scale", "device", "seed")

@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the parsed command; return the exit status."""
     layout = Layout(args.root.resolve())
     if args.command == "install-kernel":
-        from grader.kernel import install_kernel
+        from grader.jupyter_kernel import install_kernel
         from grader.lab import install_lab_config
 
         print(f"installed kernel 'lmkit' in {install_kernel()}")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from grader import ipynb, proc
 from grader.errors import GraderError
-from grader.kernel import grading_env
+from grader.jupyter_kernel import grading_env
 
 COURSE_ID = "lmkit"
 DEFAULT_CELL_TIMEOUT = 120  # seconds; smoke-scale cells take seconds, an endless loop forever

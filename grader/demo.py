@@ -39,7 +39,7 @@ import nbformat
 from grader import proc
 from grader.autograde import DEFAULT_NOTEBOOK_TIMEOUT, Result, autograde
 from grader.execute import Run, execute
-from grader.kernel import ensure_kernel
+from grader.jupyter_kernel import ensure_kernel
 from grader.paths import Layout
 from grader.samples import SAMPLES, make_samples
 

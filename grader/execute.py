@@ -2,7 +2,7 @@
 
 - Each lesson runs in a ``python -m papermill`` subprocess on the ``lmkit`` kernel, with
   the kit's root as working directory (relative paths and ``import helpers`` work) and the
-  environment of ``grader.kernel.kernel_env``. Cell outputs and the kernel's own messages
+  environment of ``grader.jupyter_kernel.kernel_env``. Cell outputs and the kernel's own messages
   go to ``<lesson>.log`` next to the executed copy (``tail -f`` it during a long run).
 - Parameters go to the cell tagged ``parameters``: ``-p scale full`` is all a GPU user
   types. Values are Python literals when they parse as one (``-p seed 1`` is an int),
@@ -25,7 +25,7 @@ import nbformat
 
 from grader import proc
 from grader.ipynb import first_line
-from grader.kernel import KERNEL_NAME, ensure_kernel, kernel_env
+from grader.jupyter_kernel import KERNEL_NAME, ensure_kernel, kernel_env
 from grader.paths import Layout
 
 

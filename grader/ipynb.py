@@ -21,7 +21,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.errors import GraderError
-from grader.kernel import KERNEL_SPEC
+from grader.jupyter_kernel import KERNEL_SPEC
 
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
@@ -65,7 +65,7 @@ def strip(nb: NotebookNode) -> NotebookNode:
     saving a lesson in JupyterLab or Notebook 7 changes nothing once stripped:
     ``language_info`` becomes just its name (Jupyter records the interpreter's version there,
     a diff on every machine), added when missing; the kit's kernelspec gets the installed
-    kernel's display name (``grader.kernel``), which Jupyter writes back on every start.
+    kernel's display name (``grader.jupyter_kernel``), which Jupyter writes back on every start.
     """
     for key in RUN_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)

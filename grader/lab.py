@@ -27,7 +27,7 @@ from pathlib import Path
 from grader import ipynb
 from grader.course import Course
 from grader.errors import GraderError
-from grader.kernel import kernel_env
+from grader.jupyter_kernel import kernel_env
 from grader.paths import Layout
 
 NBGRADER = "@jupyter/nbgrader"

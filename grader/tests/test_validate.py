@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_output
 from nbgrader.utils import compute_checksum
 
 from grader import ipynb
-from grader.kernel import ensure_kernel, kernel_env
+from grader.jupyter_kernel import ensure_kernel, kernel_env
 from grader.paths import REPO_ROOT
 from grader.validate import MAX_CHARS, error_line, shorten
 

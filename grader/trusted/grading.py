@@ -58,7 +58,7 @@ def prepare(kit_root: Path, lesson: str, solution: Path, course_root: Path,
             timeout: float = 600) -> Trusted | None:
     """Inputs and expected outputs of ``lesson``'s trusted cases (None: it has none)."""
     from grader import proc
-    from grader.kernel import grading_env
+    from grader.jupyter_kernel import grading_env
 
     spec = spec_path(kit_root, lesson)
     if not spec.is_file():

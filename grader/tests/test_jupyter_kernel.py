@@ -1,6 +1,6 @@
 """Tests of the ``lmkit`` kernelspec and of the environment headless runs get.
 
-Run: ``pytest grader/tests/test_kernel.py``.
+Run: ``pytest grader/tests/test_jupyter_kernel.py``.
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-from grader import kernel
+from grader import jupyter_kernel as kernel
 from grader.paths import REPO_ROOT
 
 
