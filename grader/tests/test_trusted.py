@@ -105,6 +105,19 @@ def test_drivers_build_modules_gradients_optimizers_files_and_iterators():
     (first, ), = case_value(ns, "@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]],
                             groups=[{"params": [0], "lr": 0.25}], lr=1.0)
     assert torch.equal(first, w - 0.25)  # the group's own lr
+
+    class Forgetful(torch.optim.SGD):  # its state_dict() loses the momentum buffers
+        def state_dict(self):
+            return {**super().state_dict(), "state": {}}
+
+    ns |= {"Forgetful": Forgetful}
+    three, sgd = [[torch.ones(3, 2)], [2 * torch.ones(3, 2)], [torch.ones(3, 2)]], {"lr": 0.5}
+    for cls, resumes in (("SGD", True), ("Forgetful", False)):
+        straight = case_value(ns, "@optimizer_steps", cls, [w], three, momentum=0.9, **sgd)
+        resumed = case_value(ns, "@optimizer_steps", cls, [w], three, reload_at=1,
+                             momentum=0.9, **sgd)
+        assert torch.equal(straight[0][0], resumed[0][0])
+        assert torch.equal(straight[2][0], resumed[2][0]) == resumes, cls
     clipped, none = case_value(ns, "@clip_gradients", "clip", [torch.full((4,), 3.0), None], 1.0)
     assert none is None and torch.allclose(clipped.norm(), torch.tensor(1.0))
     assert case_value(ns, "@with_files", "read", {"a.txt": "héllo"}, ("a.txt", 2)) == "hé"
@@ -192,6 +205,10 @@ def test_builders_make_the_same_cases_as_the_positional_form(tmp_path):
          trusted.Case("@autograd", "mul", [w, 2 * w], torch.ones(3, 2))),
         (optimizer_steps_case("SGD", params=[w], grads=[[torch.ones(3, 2)]] * 2, lr=0.5),
          trusted.Case("@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 2, lr=0.5)),
+        (optimizer_steps_case("SGD", params=[w], grads=[[torch.ones(3, 2)]] * 3, reload_at=2,
+                              lr=0.5, momentum=0.9),
+         trusted.Case("@optimizer_steps", "SGD", [w], [[torch.ones(3, 2)]] * 3, reload_at=2,
+                      lr=0.5, momentum=0.9)),
         (clip_gradients_case("clip", grads=[torch.full((4,), 3.0), None], args=[1.0]),
          trusted.Case("@clip_gradients", "clip", [torch.full((4,), 3.0), None], 1.0)),
         (with_files_case("read", files={"a.txt": "héllo"}, args=("a.txt", 2)),

@@ -207,11 +207,13 @@ def autograd_case(call: str, *, inputs, grad_output, hint: str | None = None,
     return _driver("autograd", call, list(inputs), grad_output, hint=hint, **kwargs)
 
 
-def optimizer_steps_case(cls: str, *, params, grads, groups=None, lrs=None,
+def optimizer_steps_case(cls: str, *, params, grads, groups=None, lrs=None, reload_at=None,
                          hint: str | None = None, **hyper) -> Case:
     """``cls(params, **hyper)`` stepped once per list of ``grads`` (``None``: no gradient);
-    ``groups``: parameter groups by index; ``lrs``: the lr set before each step."""
-    extra = {k: v for k, v in (("groups", groups), ("lrs", lrs)) if v is not None}
+    ``groups``: parameter groups by index; ``lrs``: the lr set before each step;
+    ``reload_at``: after that many steps, a new optimizer resumes from ``state_dict()``."""
+    extra = {k: v for k, v in (("groups", groups), ("lrs", lrs), ("reload_at", reload_at))
+             if v is not None}
     return _driver("optimizer_steps", cls, list(params), grads, hint=hint, **extra, **hyper)
 
 

@@ -18,7 +18,8 @@ outside the kernel (``grader.trusted.comparison``) as for any case.
   10, 10, state=s), args=[[3], 6], kwargs={"temperature": 0})``
 - ``autograd``: a function on tensors; output and input gradients.
   ``autograd_case("softmax", inputs=[x], grad_output=g, dim=-1)``
-- ``optimizer_steps``: an optimizer class over given parameters, stepped on given gradients.
+- ``optimizer_steps``: an optimizer class over given parameters, stepped on given gradients
+  (optionally resumed from its ``state_dict()`` midway).
   ``optimizer_steps_case("AdamW", params=[w], grads=[[g1], [g2]], lr=0.1)``
 - ``clip_gradients``: a function that rescales ``.grad`` in place; the gradients after it.
   ``clip_gradients_case("gradient_clipping", grads=[g, None], args=[1.0])``
@@ -88,21 +89,34 @@ def autograd(namespace: dict, call: str, inputs, grad_output, **kwargs):
     return out.detach(), _grads(leaves)
 
 
-def optimizer_steps(namespace: dict, cls: str, params, grads, groups=None, lrs=None, **hyper):
+def optimizer_steps(namespace: dict, cls: str, params, grads, groups=None, lrs=None,
+                    reload_at=None, **hyper):
     """``cls(params, **hyper)``, then for each list of ``grads``: set ``.grad``, ``step()``.
     Returns the parameters after each step (a list per step).
 
     ``groups``: parameter groups instead of one list, ``[{"params": [index into params, ...],
     **hyperparameters}, ...]``; ``lrs``: before step ``t``, every group's ``"lr"`` is set to
-    ``lrs[t]`` (a schedule, as a training loop sets it)."""
+    ``lrs[t]`` (a schedule, as a training loop sets it); ``reload_at``: after that many
+    steps, a copy of the parameters and a new optimizer loaded with a (deep) copy of the old
+    one's ``state_dict()`` take over, as a run resumed from a checkpoint."""
+    import copy
+
     import torch
 
-    leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
-    param_groups = leaves if groups is None else [{**g, "params": [leaves[i] for i in g["params"]]}
-                                                  for g in groups]
-    optimizer = lookup(namespace, cls)(param_groups, **hyper)
+    def build(tensors, state=None):
+        leaves = [torch.nn.Parameter(p.detach().clone()) for p in tensors]
+        param_groups = leaves if groups is None else [
+            {**g, "params": [leaves[i] for i in g["params"]]} for g in groups]
+        optimizer = lookup(namespace, cls)(param_groups, **hyper)
+        if state is not None:
+            optimizer.load_state_dict(state)
+        return leaves, optimizer
+
+    leaves, optimizer = build(params)
     history = []
     for t, step in enumerate(grads):
+        if t == reload_at:
+            leaves, optimizer = build(leaves, copy.deepcopy(optimizer.state_dict()))
         for p, g in zip(leaves, step):
             p.grad = None if g is None else g.detach().clone()
         if lrs is not None:

@@ -15,8 +15,10 @@ the batch is determined), and ``generate``'s random samples (its cases are greed
 sample from a distribution that keeps one token: a tiny ``top_p`` or temperature).
 
 AdamW (``optimizer_steps_case``) is stepped on given gradients, some missing, with
-parameter groups of their own hyperparameters and with a learning rate set before every
-step.
+parameter groups of their own hyperparameters, with a learning rate set before every step,
+and resumed midway by a new optimizer from the old one's ``state_dict()``. What needs the
+student's live objects stays in-kernel: forbidden oracles (torch's softmax, attention,
+AdamW), the ``dtype`` argument, ``step(closure)``, own ``Linear``/``Embedding`` modules.
 
 Checkpoints (``checkpoint_case``) are saved from, and loaded into, a model and AdamW of
 torch's own modules: what the student's ``save_checkpoint`` wrote, read back with
@@ -43,11 +45,12 @@ from grader.trusted import (
 )
 
 gen = torch.Generator().manual_seed(20260202)
+later = torch.Generator().manual_seed(20261206)   # inputs of cases added later: the others stay
 rng = np.random.default_rng(20260202)
 
 
-def randn(*shape, scale=1.0, dtype=torch.float32):
-    return (torch.randn(*shape, generator=gen) * scale).to(dtype)
+def randn(*shape, scale=1.0, dtype=torch.float32, generator=gen):
+    return (torch.randn(*shape, generator=generator) * scale).to(dtype)
 
 
 def weight(d_out, d_in):
@@ -123,6 +126,7 @@ _CAUSAL = torch.ones(7, 7, dtype=torch.bool).tril()
 _QQ = randn(2, 5, 16, scale=100)
 _ROW_OFF = mask(4, 4)
 _ROW_OFF[1] = False   # query 1 may attend to nothing
+_LONG = randn(1, 1024, 16, generator=later)
 
 
 # --- generate's fake models, from torch's own modules ----------------------------------------
@@ -330,6 +334,18 @@ CASES = {
         Case("scaled_dot_product_attention", *(randn(2, 6, 8, dtype=torch.float16)
                                                for _ in range(3)),
              _CAUSAL[:6, :6]).close(rtol=2e-2, atol=2e-2).hint("float16 stays float16"),
+        Case("scaled_dot_product_attention", *(randn(2, 6, 8, dtype=torch.bfloat16,
+                                                     generator=later) for _ in range(3)),
+             _CAUSAL[:6, :6]).close(rtol=5e-2, atol=5e-2).hint("bfloat16 stays bfloat16"),
+        autograd_case("scaled_dot_product_attention",
+                      inputs=[randn(2, 3, 4, dtype=torch.float64, generator=later)
+                              for _ in range(3)],
+                      grad_output=randn(2, 3, 4, dtype=torch.float64, generator=later),
+                      mask=_CAUSAL[:3, :3], hint="gradients flow through Q, K and V"
+                      ).close(rtol=1e-10, atol=1e-12),
+        Case("scaled_dot_product_attention", _LONG, _LONG, _LONG,
+             torch.ones(1024, 1024, dtype=torch.bool).tril()).close(rtol=1e-4, atol=1e-5)
+        .hint("a long causal sequence"),
     ],
     "test_MultiHeadSelfAttention": [
         module_case("MultiHeadSelfAttention", init=(16, 4), state=_MHSA, inputs=[randn(2, 7, 16)],
@@ -351,14 +367,16 @@ CASES = {
         module_case("TransformerBlock", init=(16, 4, 24), state=_BLOCK, inputs=[randn(2, 9, 16)],
                     hint="without RoPE (rope=None)").close(**DEEP),
         block(_BLOCK_ROPE_EPS, [randn(2, 9, 16, scale=0.1)], hint="eps reaches both norms"),
-        block(_BLOCK_ROPE, [randn(9, 16), torch.arange(9) + 4],
+        # positions spaced by 2, not shifted: RoPE sees only their differences
+        block(_BLOCK_ROPE, [randn(9, 16), 2 * torch.arange(9) + 4],
               hint="token_positions reach the attention"),
     ],
     "test_TransformerLM": [
         lm({"rope_theta": 1000.0}, _LM_STATE, [ids(23, 2, 12)], hint="rope_theta reaches RoPE"),
         lm({"rope_theta": 1000.0}, _LM_STATE, [ids(23, 3, 5)]),
         lm({"rope_theta": 1000.0}, _LM_STATE,
-           [ids(23, 2, 10), torch.stack([torch.arange(10), torch.arange(10) + 2])]),
+           [ids(23, 2, 10), torch.tensor([list(range(10)), [0, 1, 3, 4, 5, 7, 8, 9, 10, 11]])],
+           hint="token_positions reach RoPE"),
         lm({}, _LM_STATE2, [ids(23, 12)], hint="the default theta, and an input without a batch"),
         lm({"eps": 0.05}, _LM_STATE2, [ids(23, 2, 6)], randn(2, 6, 23),
            hint="gradients of every parameter; the final norm before the head"),
@@ -405,6 +423,10 @@ CASES = {
               hint="read each group's own hyperparameters in step()"),
         adamw([randn(6)], steps(((6,),), 15), lrs=[0.02 * (t + 1) / 15 for t in range(15)],
               hint="read lr from the param group at every step: a schedule sets it"),
+        adamw([randn(5, 3, generator=later), randn(4, generator=later)],
+              [[randn(5, 3, generator=later), randn(4, generator=later)] for _ in range(8)],
+              reload_at=4, lr=0.1, weight_decay=0.1,
+              hint="keep m, v and the step count in self.state: state_dict() restores them"),
     ],
     "test_lr_cosine_schedule": [
         Case("lr_cosine_schedule", t, *schedule).close(rtol=1e-9, atol=1e-15)
@@ -472,7 +494,7 @@ CASES = {
 }
 
 def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=False,
-           missing_as_zero=False, from_defaults=False):
+           missing_as_zero=False, from_defaults=False, own_state=False):
     """An AdamW with one plausible mistake."""
     return f"""
         class AdamW(AdamW):
@@ -486,7 +508,9 @@ def _adamw(bias_correction=True, coupled=False, shared_step=False, eps_inside=Fa
                         if p.grad is None and not {missing_as_zero}:
                             continue
                         g = torch.zeros_like(p) if p.grad is None else p.grad
-                        state = self.state[p]
+                        # own_state: a dict of its own, which state_dict() does not save
+                        state = (self.__dict__.setdefault("mine", {{}}).setdefault(p, {{}})
+                                 if {own_state} else self.state[p])
                         if not state:
                             state.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
                         state["step"] += 1
@@ -688,6 +712,10 @@ MUTANTS = {
             def __init__(self, d_model, num_heads, d_ff, rope=None, eps=1e-5, device=None,
                          dtype=None):
                 super().__init__(d_model, num_heads, d_ff, rope, device=device, dtype=dtype)
+    """, """
+        class TransformerBlock(TransformerBlock):  # token_positions not passed to the attention
+            def forward(self, x, token_positions=None):
+                return super().forward(x)
     """],
     "test_TransformerLM": ["""
         class TransformerLM(TransformerLM):  # no final norm
@@ -702,6 +730,10 @@ MUTANTS = {
                          rope_theta=10_000.0, eps=1e-5, device=None, dtype=None):
                 super().__init__(vocab_size, context_length, d_model, num_layers, num_heads, d_ff,
                                  eps=eps)
+    """, """
+        class TransformerLM(TransformerLM):  # token_positions not passed to the blocks
+            def forward(self, token_ids, token_positions=None):
+                return super().forward(token_ids)
     """],
     "test_cross_entropy": ["""
         def cross_entropy(logits, targets):  # log of the softmax: log 0 for unlikely targets
@@ -721,7 +753,7 @@ MUTANTS = {
     """],
     "test_AdamW": [_adamw(bias_correction=False), _adamw(coupled=True), _adamw(shared_step=True),
                    _adamw(eps_inside=True), _adamw(missing_as_zero=True),
-                   _adamw(from_defaults=True)],
+                   _adamw(from_defaults=True), _adamw(own_state=True)],
     "test_lr_cosine_schedule": ["""
         # cosine from step 0
         def lr_cosine_schedule(t, max_lr, min_lr, warmup_iters, cosine_cycle_iters):
