@@ -1,6 +1,15 @@
-"""Lesson 04's measuring harness: attention kernels timed against PyTorch's, and training
-steps of lesson 02's model at long context with each attention backend (GPU only).
+"""Lesson 04's harness: the tests' tools, the plumbing around the Triton kernels, and the
+measuring harness (attention kernels timed against PyTorch's, and training steps of lesson
+02's model at long context with each attention backend, GPU only).
 
+- Tests' tools: ``make_qkv`` (seeded inputs), ``oracle`` (PyTorch's attention in float64, with
+  gradients), ``check_close`` (names the tensor, the worst element and a hint), ``TOLERANCES``
+  per dtype (float32 gets float16's on a GPU: ``tl.dot`` rounds float32 to TF32 there),
+  ``hide_future`` (the causal mask), ``nan_after`` (NaN sentinels for skipped tiles) and
+  ``backward_case`` (inputs and expected gradients that do not depend on the student's
+  forward).
+- Plumbing the lesson's wrappers call (students do not write it): ``check_inputs``,
+  ``flatten_heads``, ``num_stages`` and ``backward_inputs`` (D = rowsum(dO * O)).
 - ``compare_attention(impls, seq_lens)``: forward + backward of each ``fn(q, k, v, causal)``
   with ``triton.testing.do_bench`` (median ms, L2 flushed) at 16k tokens per call, printed
   and plotted in TFLOP/s; the FLOPs are ``attention_flops``'s formula.
@@ -9,12 +18,14 @@ steps of lesson 02's model at long context with each attention backend (GPU only
 - ``show_recorded()``: without a GPU, the numbers ``benchmarks/flash_attention.py`` recorded.
 - The kernels come from the caller (the lesson's notebook): nothing here answers an exercise.
 
-Used by ``solutions/04_flash_attention.ipynb``; run at full scale on a GPU
+Used by ``solutions/04_flash_attention.ipynb``; its timings run at full scale on a GPU
 (``python -m grader execute 04 -p scale full``).
 Test: ``python -m pytest grader/tests/test_flash_attention_harness.py -q``.
 """
 from __future__ import annotations
 
+import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,6 +40,120 @@ from helpers.env import REPO_ROOT
 LONG_CONTEXT_MODEL = dict(vocab_size=10_000, d_model=1024, num_layers=4, num_heads=16, d_ff=2752)
 TOKENS = 16_384  # tokens per timed call: batch = TOKENS // seq
 HEADS, D_HEAD = 16, 64
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+# --- the tests' tools ---------------------------------------------------------------------------
+
+# (atol, rtol) per dtype, set a few times above the errors seen on N(0, 1) inputs
+TOLERANCES = {
+    torch.float64: (1e-9, 1e-9),
+    torch.float32: (5e-3, 5e-3) if DEVICE == "cuda" else (2e-5, 1e-4),
+    torch.float16: (5e-3, 5e-3),
+    torch.bfloat16: (3e-2, 3e-2),
+}
+GRAD_TOLERANCES = {dtype: (2 * a, 2 * r) for dtype, (a, r) in TOLERANCES.items()}
+
+
+def make_qkv(*shape, dtype=torch.float32, seed=0, device=DEVICE, requires_grad=False):
+    """Q, K, V of shape ``shape`` = (batch, [heads,] seq, d), standard normal."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    return tuple(torch.randn(*shape, generator=gen, dtype=torch.float64)
+                 .to(device=device, dtype=dtype).requires_grad_(requires_grad)
+                 for _ in range(3))
+
+
+def hide_future(S):
+    """Scores (..., n_q, n_k) with -inf where key j > query i (the causal mask, top-left
+    aligned)."""
+    visible = torch.ones(S.shape[-2:], dtype=torch.bool, device=S.device).tril()
+    return S.masked_fill(visible.logical_not(), float("-inf"))
+
+
+def oracle(Q, K, V, is_causal=False, dO=None):
+    """PyTorch's attention in float64 on the same (rounded) inputs: O, or (O, dQ, dK, dV)
+    given dO."""
+    q, k, v = (t.detach().double().requires_grad_() for t in (Q, K, V))
+    O = F.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+    if dO is None:
+        return O.detach()
+    O.backward(dO.double())
+    return O.detach(), q.grad, k.grad, v.grad
+
+
+def check_close(name, got, want, tol, hint=""):
+    """assert_close with a message naming the tensor, the worst element and what to check."""
+    atol, rtol = tol
+    assert got.shape == want.shape, (
+        f"{name}: shape {tuple(got.shape)}, expected {tuple(want.shape)}")
+    err = (got.double() - want.double()).abs()
+    bad = err > atol + rtol * want.double().abs()
+    if bad.any() or not torch.isfinite(got).all():
+        idx = tuple(int(i) for i in torch.nonzero(bad | ~torch.isfinite(got))[0])
+        raise AssertionError(
+            f"{name} differs at {idx}: got {float(got[idx]):.6g}, expected "
+            f"{float(want[idx]):.6g} (max abs error {float(err.max()):.3g}; "
+            f"{int(bad.sum())} of {bad.numel()} elements off). {hint}")
+
+
+def nan_after(V, row):
+    """A copy of V whose rows ``row:`` (keys) are NaN."""
+    V = V.detach().clone()
+    V[..., row:, :] = float("nan")
+    return V
+
+
+def backward_case(*shape, dtype=torch.float32, is_causal=False, seed=0, device=DEVICE):
+    """Inputs (Q, K, V, O, L, dO), with the oracle's O and L and a random dO, and the oracle's
+    (dQ, dK, dV): backward tests that do not depend on the student's forward."""
+    Q, K, V = make_qkv(*shape, dtype=dtype, seed=seed, device=device)
+    dO = torch.randn(*shape, generator=torch.Generator().manual_seed(seed + 1)).to(device, dtype)
+    S = Q.double() @ K.double().transpose(-2, -1) / math.sqrt(shape[-1])
+    if is_causal:
+        S = hide_future(S)
+    O, L = (torch.softmax(S, -1) @ V.double()).to(dtype), torch.logsumexp(S, -1).float()
+    return (Q, K, V, O, L, dO), oracle(Q, K, V, is_causal, dO)[1:]
+
+
+# --- plumbing of the lesson's Triton wrappers ---------------------------------------------------
+
+def check_inputs(Q, K, V):
+    """Shapes, dtypes and devices the lesson's Triton kernels accept; clear errors otherwise."""
+    if Q.dim() not in (3, 4) or K.shape != V.shape or Q.shape[:-2] != K.shape[:-2] \
+            or Q.shape[-1] != K.shape[-1]:
+        raise ValueError(f"expected Q (..., n_q, d) and K, V (..., n_k, d), 3-D or 4-D; got "
+                         f"{tuple(Q.shape)}, {tuple(K.shape)}, {tuple(V.shape)}")
+    if Q.shape[-1] not in (16, 32, 64, 128):
+        raise ValueError(f"head dim must be 16, 32, 64 or 128, got {Q.shape[-1]}")
+    dtypes = (torch.float16, torch.bfloat16, torch.float32)
+    if not (Q.dtype == K.dtype == V.dtype) or Q.dtype not in dtypes:
+        raise ValueError(f"Q, K, V must share one dtype among fp16, bf16, fp32; got {Q.dtype}, "
+                         f"{K.dtype}, {V.dtype}")
+    if Q.device.type != "cuda" and os.environ.get("TRITON_INTERPRET", "0") != "1":
+        raise RuntimeError("Triton kernels need a CUDA GPU, or TRITON_INTERPRET=1 set before "
+                           "they are defined")
+
+
+def flatten_heads(*tensors):
+    """(batch, [heads,] seq, d) -> contiguous (batch*heads, seq, d) views or copies."""
+    return tuple(t.reshape(-1, t.shape[-2], t.shape[-1]).contiguous() for t in tensors)
+
+
+def num_stages(q):
+    """Tile loads in flight per loop (software pipelining): 3, or 2 where fp32 rows of 128
+    would not fit three 64-row tiles in shared memory."""
+    return 2 if q.element_size() * q.shape[-1] > 256 else 3
+
+
+def backward_inputs(Q, K, V, O, L, dO):
+    """Flattened (BH, seq, d) q, k, v, dO of the backward kernels, with L and
+    D = rowsum(dO * O) as (BH, n_q) float32."""
+    q, k, v, do = flatten_heads(Q, K, V, dO)
+    lse = L.reshape(q.shape[:2]).float().contiguous()
+    delta = (dO.float() * O.float()).sum(-1).reshape(q.shape[:2]).contiguous()
+    return q, k, v, do, lse, delta
+
+
+# --- the measuring harness ----------------------------------------------------------------------
 
 
 def attention_flops(batch, heads, seq, d, causal, mode):

@@ -11,9 +11,13 @@ Every graded test cell has cases. What the in-kernel tests check that no case ca
   pass (``grad_fn.saved_tensors``, not plain data); the cases compare O and the gradients.
 - ``test_flash_fwd_kernel``: that the wrapper's forward does no attention math in PyTorch
   (a ``TorchDispatchMode``); the cases launch ``flash_fwd_kernel`` itself on given tensors.
+- The Triton cells on a GPU (a notebook run at ``scale=full``): bfloat16, whose ``tl.dot`` the
+  CPU interpreter gets wrong.
+The other in-kernel hidden tests are short (a cell needs some): values, shapes, dtypes, tiles
+and causal skipping are checked here.
 
 The Triton cases run under ``TRITON_INTERPRET=1`` on the CPU, as all grading does, on any
-machine (``grader.kernel.grading_env`` hides GPUs), in float32 (exact ``tl.dot`` there) and
+machine (``grader.jupyter_kernel.grading_env`` hides GPUs), in float32 (exact ``tl.dot`` there) and
 float16. Kernels are launched (``launch_case``) at the wrapper's 64 x 64 tiles and once per
 kernel at other tile sizes (the kernels take them as ``tl.constexpr`` parameters), on
 lengths that are not multiples of the tiles.
