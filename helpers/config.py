@@ -8,9 +8,15 @@
   the device and fills the fields that follow from others (``finish``). So a lesson's config
   cell is one call, ``-p scale full`` (papermill) picks the other preset, and ``-p d_model 256``
   overrides one value.
-- Lessons 05, 07 and 08 keep their settings beside their machinery (``helpers.ddp.DDPConfig``,
-  ``helpers.cc_pipeline.LessonConfig``, ``helpers.grpo.GRPOConfig``); they adopt this shape by
-  subclassing ``LessonConfig`` with their presets.
+- Who uses it: lessons 01-04 and 06 build their settings from the classes here
+  (``TokenizerConfig``, ``TransformerLMConfig``, ``ResourceAccountingConfig``,
+  ``FlashAttentionConfig``, ``ScalingLawsConfig``); lessons 05, 07 and 08 keep theirs beside
+  their machinery as subclasses of ``LessonConfig`` with their own ``PRESETS``
+  (``helpers.ddp.DDPConfig``, ``helpers.cc_pipeline.FilteringConfig``,
+  ``helpers.grpo.GRPOConfig``).
+- Graded kernels run in a sandbox whose ``build/`` is empty and read-only: a folder that a
+  config creates comes from ``writable_dir`` (``build/<name>``, else a temporary folder); a
+  bare ``mkdir`` would raise there, leaving ``cfg`` undefined for every later cell.
 - No import of ``helpers.reference`` at module level: lesson 01 and 02 kernels may not see it.
 
 Test: ``python -m pytest grader/tests/test_config.py -q``.
@@ -20,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,6 +65,21 @@ class LessonConfig:
     @property
     def smoke(self) -> bool:
         return self.scale == "smoke"
+
+
+def writable_dir(name: str) -> Path:
+    """``build/<name>``, created; or ``<tmp>/lmkit-<name>`` where ``build/`` cannot be written
+    (the grader's sandboxed kernels see an empty, read-only ``build/``)."""
+    out = BUILD_DIR / name
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if os.access(out, os.W_OK):
+            return out
+    except OSError:
+        pass
+    out = Path(tempfile.gettempdir()) / f"lmkit-{name}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,8 +209,7 @@ class ResourceAccountingConfig(LessonConfig):
         self.amp_dtype = torch.bfloat16
         self.compile = self.device == "cuda" and not self.smoke
         self.out_dir = Path(tempfile.mkdtemp(prefix="lesson03-")) if self.smoke else \
-            BUILD_DIR / "03_resource_accounting"
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+            writable_dir("03_resource_accounting")
         if self.smoke and self.device == "cpu":
             # Small matrices: one thread beats several, whose synchronization costs more.
             torch.set_num_threads(1)
@@ -240,7 +260,7 @@ class ScalingLawsConfig(LessonConfig):
     service_seed: int = 0         # the training service's hidden law (0: the kit's base law)
     rerun_sweep: bool = False     # retrain the sweep with helpers.scaling (a GPU at full)
     live_run: bool = False        # train one shipped CPU run again, to check it reproduces
-    out_dir: Path = field(default_factory=lambda: BUILD_DIR / "06_scaling_laws")
+    out_dir: Path | None = None   # the service's log (None: build/06_scaling_laws, writable)
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": dict(max_inits=64, num_bootstrap=100, live_run=True),
         "full": dict(num_bootstrap=400),
@@ -254,4 +274,6 @@ class ScalingLawsConfig(LessonConfig):
             run_sweep(self.scale, out, device=self.device, workers=1 if self.smoke else 6,
                       deadline_s=None)
             self.sweep = out / "runs.csv"
+        self.out_dir = writable_dir("06_scaling_laws") if self.out_dir is None else \
+            Path(self.out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,13 @@ graded test cell below also keeps its in-kernel test; it scores only if both pas
 three hidden laws of their own (``with_service_case`` has ``TrainingService(seed)`` built in
 the kernel), its N
 must lie within a factor 4, 2 and 1.5 of the law's true compute-optimal N (one cell each) and
-its loss within 5 % of the true optimal loss, as the in-kernel hidden tests ask on three other
-laws. The truth is the closed form of the law at its best learning rate (``law_optimum``);
-the in-kernel tests find it numerically.
+its loss within 5 % of the true optimal loss, as the in-kernel hidden tests ask of the
+prediction on the student's own service. The truth is the closed form of the law at its best
+learning rate (``law_optimum``).
+
+The in-kernel hidden tests keep only what plain data cannot say: that ``chinchilla_objective``
+leaves its inputs alone (and its gradient matches finite differences), that ``bootstrap_ci``
+is seeded and keeps rows in their groups, and the judgment of the student's own prediction.
 
 ``bootstrap_ci`` is judged against the ideal bootstrap as well: resampling may draw rows in
 any valid way, so its interval is compared with the percentiles of 200,000 resamples drawn
@@ -178,7 +182,7 @@ CASES = {
         Case("chinchilla_objective", np.array(p), *_LOGS, delta=d).close(rtol=1e-6, atol=1e-12)
         .hint("a stable log-sum-exp of the three terms, with natural logs")
         for p, d in ((_TRUTH, 1e-3), ([5.0, 7.0, 0.2, 0.3, 0.35], 1e-3),
-                     ([12.0, 3.0, -0.5, 0.9, 0.1], 0.05),
+                     ([12.0, 3.0, -0.5, 0.9, 0.1], 0.05), ([20.0, 15.0, 0.7, 1.5, 0.6], 0.05),
                      ([900.0, 800.0, 600.0, 0.1, 0.1], 1e-3))  # the last overflows exp
     ],
     "test_fit_chinchilla": [
