@@ -1,7 +1,8 @@
 """Lesson 03 (resource accounting): the solution's formulas and
 ``helpers.reference.resource_accounting``
-against independent oracles, and the measuring machinery of ``helpers.profiling`` and
-``helpers.hardware``.
+against independent oracles, and the measuring machinery of ``helpers.profiling``,
+``helpers.resource_accounting`` (what the lesson's tests measure, its roofline and MFU runs)
+and ``helpers.hardware``.
 
 - Oracles: ``sum(p.numel())`` of a real ``ReferenceLM``; the released GPT-2 checkpoints'
   parameter counts; ``torch.utils.flop_counter.FlopCounterMode`` on real forward and backward
@@ -27,6 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from grader.nbmodule import load_notebook
 from helpers import hardware
+from helpers import resource_accounting as measure
 from helpers.env import REPO_ROOT
 from helpers.profiling import (
     MemoryTracker,
@@ -319,3 +321,56 @@ def test_hardware_lookup_prefers_specific_names():
 def test_measure_ceilings_on_cpu():
     flops, bandwidth = measure_ceilings("cpu", n=128, copy_mb=4, repeats=2)
     assert 1e8 < flops < 1e14 and 1e8 < bandwidth < 1e13
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers.resource_accounting: the lesson's measurements
+# ---------------------------------------------------------------------------------------------
+def test_measurements_of_a_real_model_match_the_formulas_and_the_counter(nb):
+    cfg = ModelConfig(vocab_size=50, context_length=16, d_model=16, num_layers=2, num_heads=2,
+                      d_ff=40)
+    model = ReferenceLM(cfg)
+    groups = measure.measured_parameters(model)
+    assert groups == nb.count_parameters(cfg) and list(groups) == list(measure.COMPONENTS)
+    assert sum(groups.values()) == sum(p.numel() for p in model.parameters())
+    counter = measure.counted_forward_flops(cfg, 2, 12)
+    assert counter.get_total_flops() == counted_flops(cfg, 2, 12)
+    assert sum(counter.get_flop_counts()["ReferenceLM.lm_head"].values()) == 2 * 2 * 12 * 16 * 50
+    for ck in (False, True):
+        want = counted_flops(cfg, 2, 12, backward=True, checkpointing=ck)
+        assert measure.counted_training_flops(cfg, 2, 12, ck) == want == \
+            nb.training_flops(cfg, 2, 12, checkpointing=ck)
+    saved = measure.measured_activations(cfg, 3, 16)
+    predicted = nb.training_memory(cfg, 3, 16)["activations"]
+    assert abs(saved / predicted - 1) < 0.01  # a few scalars more than the table counts
+
+
+def test_fake_gpu_runs_queued_work_at_sync():
+    gpu = measure.FakeGPU(ms=20)
+    t0 = time.perf_counter()
+    gpu.launch()
+    gpu.launch()
+    assert time.perf_counter() - t0 < 0.015 and math.isclose(gpu.queued, 0.04)
+    gpu.sync()
+    assert 0.038 < time.perf_counter() - t0 and gpu.queued == 0.0
+
+
+def test_roofline_points_and_training_steps_use_the_given_harness(nb):
+    calls = []
+
+    def one_second(fn, warmup, repeats):  # a harness stand-in: one call, a median of 1 s
+        calls.append((warmup, repeats))
+        fn()
+        return {"median": 1.0}
+
+    points = measure.roofline_points("cpu", (torch.float32, torch.bfloat16), one_second,
+                                     nb.matmul_intensity, warmup=2, repeats=3)
+    assert [p[0] for p in points] == ["matmul float32"] * 3 + ["matmul bfloat16"] * 3 + [
+        "add fp32", "RMSNorm fp32"]
+    assert points[0] == ("matmul float32", nb.matmul_intensity(32, 32, 32, 4), 2 * 32**3)
+    assert points[-2] == ("add fp32", 1 / 12, 2**23) and calls == [(2, 3)] * 8
+    cfg = ModelConfig(vocab_size=40, context_length=8, d_model=16, num_layers=1, num_heads=2,
+                      d_ff=32)
+    times = measure.time_training_steps(ReferenceLM(cfg), 2, {"fp32": (torch.float32, False),
+                                        "bf16": (torch.bfloat16, False)}, one_second, 1, 4)
+    assert times == {"fp32": 1.0, "bf16": 1.0} and calls[-2:] == [(1, 4)] * 2

@@ -1,7 +1,11 @@
 """Trusted cases of lesson 03 (``grader.trusted``): hidden inputs, compared outside the kernel.
 
 Never released (``solutions/`` is not in a bundle) and hidden from students' kernels. Each
-graded test cell below also keeps its in-kernel test; it scores only if both pass. Configs
+graded test cell below also keeps its in-kernel test; it scores only if both pass. The cases
+hold the hidden values (other sizes, dtypes, int counts, GPT-3, the released GPT-2s); the
+in-kernel hidden tests keep what needs live objects: real models measured (parameters,
+``FlopCounterMode``'s FLOPs by module, the bytes autograd saves) and ``benchmark`` on real
+sleeps. Configs
 (``ModelConfig``, ``GPT2Config``) and dtypes are not plain data: ``with_objects_case`` has
 them built in the kernel from plain recipes.
 
@@ -56,6 +60,17 @@ def random_gpt2():
             "context_length": int(rng.integers(1, 8192)),
             "d_model": heads * int(rng.integers(1, 129)), "num_layers": int(rng.integers(1, 60)),
             "num_heads": heads}
+
+
+# GPT-2 medium, large and XL: (d_model, num_layers, num_heads, the released checkpoint's count)
+GPT2_RELEASED = ((1024, 24, 16, 354_823_168), (1280, 36, 20, 774_030_080),
+                 (1600, 48, 25, 1_557_611_200))
+
+
+def gpt2(d_model, num_layers, num_heads):
+    """GPT-2's sizes: its vocabulary and context, the given width, depth and heads."""
+    return {"vocab_size": 50_257, "context_length": 1024, "d_model": d_model,
+            "num_layers": num_layers, "num_heads": num_heads}
 
 
 def on_config(call, sizes, *args, cls="ModelConfig", dtype=None, hint=None, **kwargs):
@@ -122,15 +137,21 @@ CASES = {
                      hint="Python ints: NumPy's int64 products overflow"),
     ],
     "test_float_limits": [
-        Case("float_limits", e, m)
-        for e, m in ((3, 4), (6, 9), (10, 5), (7, 16), (9, 40), (2, 1), (5, 0))
+        *(Case("float_limits", e, m)
+          for e, m in ((3, 4), (6, 9), (10, 5), (7, 16), (9, 40), (2, 1), (5, 0), (5, 2))),
+        Case("float_limits", 4, 3)
+        .hint("an IEEE-style E4M3 keeps its top exponent for inf and NaN (unlike e4m3fn)"),
+        Case("float_limits", 11, 52).hint("fp64: beware of integer overflow, use floats"),
     ],
     "test_count_parameters": [
         *(on_config("count_parameters", sizes) for sizes in _CONFIGS),
         on_config("count_parameters", GPT3), on_config("count_parameters", TINY),
     ],
     "test_count_parameters_gpt2": [
-        on_config("count_parameters_gpt2", random_gpt2(), cls="GPT2Config") for _ in range(5)
+        *(on_config("count_parameters_gpt2", random_gpt2(), cls="GPT2Config") for _ in range(5)),
+        *(on_config("count_parameters_gpt2", gpt2(d, layers, heads), cls="GPT2Config",
+                    hint="the released checkpoints' counts (medium, large, XL)").expect(n)
+          for d, layers, heads, n in GPT2_RELEASED),
     ],
     "test_forward_flops": [
         *(on_config("forward_flops", sizes, b, t) for sizes, (b, t) in zip(_CONFIGS, _BATCHES)),
