@@ -93,8 +93,7 @@ def rollout_rows(cfg: ModelConfig, batch: int, new_tokens: int, device: str, rep
 
 
 def grpo_split(device: str, steps: int) -> dict[str, float]:
-    cfg = GRPOConfig.for_scale("smoke", device=device, grpo_steps=steps, eval_every=10**9,
-                               num_eval=8)
+    cfg = GRPOConfig.build("smoke", device, grpo_steps=steps, eval_every=10**9, num_eval=8)
     tok = task_tokenizer()
     model = new_policy(cfg, tok.vocab_size)
     train, held = cfg.problems()
@@ -122,6 +121,7 @@ def main() -> None:
     table = ["| sampler | new tokens/s | vs naive |", "|---|---|---|"]
     table += [f"| {name} | {rate:,.0f} | {rate / base:.1f}x |" for name, rate in rows]
     split = grpo_split(device, 4 if args.quick else 8)
+    smoke = GRPOConfig.build("smoke", device)
     total = sum(split.values())
     name = torch.cuda.get_device_name() if gpu else f"CPU ({platform.processor() or 'x86-64'}, " \
         f"{torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})"
@@ -130,9 +130,9 @@ def main() -> None:
         f"{cfg.num_heads} heads, d_ff {cfg.d_ff}, vocabulary 320 ({params / 1e6:.2f}M parameters);"
         f" batch {batch} prompts of the lesson's task, {new_tokens} new tokens each.", "",
         *table, "",
-        f"One GRPO step of the smoke configuration ({GRPOConfig().prompts_per_step} prompts x "
-        f"{GRPOConfig().group_size} responses, <= {GRPOConfig().max_tokens} tokens, "
-        f"{GRPOConfig().epochs_per_rollout_batch} epochs; median of the steps after the first):",
+        f"One GRPO step of the smoke configuration ({smoke.prompts_per_step} prompts x "
+        f"{smoke.group_size} responses, <= {smoke.max_tokens} tokens, "
+        f"{smoke.epochs_per_rollout_batch} epochs; median of the steps after the first):",
         "", "| part | seconds | share |", "|---|---|---|",
         *[f"| {k.removeprefix('time_')} | {v:.3f} | {v / total:.0%} |" for k, v in split.items()],
     ])

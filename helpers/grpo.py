@@ -5,9 +5,10 @@
   ``compute_rollout_rewards``, ``compute_group_normalized_rewards``,
   ``grpo_microbatch_train_step``, ``answer_reward_fn``), so the notebook runs them with the
   student's code; ``helpers.reference.grpo`` holds the reference answers (tests, benchmark).
-- ``GRPOConfig``: every size of the experiment, with ``for_scale("smoke"|"full")`` presets
-  (smoke: a 0.15M-parameter model on 2 CPU cores in about two minutes; full: a larger model
-  and more steps on a GPU).
+- ``GRPOConfig`` (a ``helpers.config.LessonConfig``): every size of the experiment;
+  ``GRPOConfig.build(scale, device, seed, **sizes)`` starts from the scale's preset (smoke: a
+  0.15M-parameter model on 2 CPU cores in about two minutes; full: a larger model and more
+  steps on a GPU) and overrides what ``sizes`` gives.
 - ``pretrain``: next-token pretraining on worked problems (``pretraining_documents``: no
   ``<answer>`` tag, no shortcut). ``load_or_pretrain`` loads ``cfg.checkpoint`` when it was
   made with the same settings (smoke scale: ``datasets/grpo/pretrained_smoke.pt``, about 3
@@ -29,13 +30,15 @@ import argparse
 import hashlib
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from helpers.arithmetic import Problem, make_problems, pretraining_documents, sft_pairs
+from helpers.config import LessonConfig
 from helpers.reference.model import ModelConfig, ReferenceLM
 from helpers.reference.rollout import KitEngine, SamplingConfig
 
@@ -94,42 +97,61 @@ def loss_and_grad(step_fn, policy_log_probs: torch.Tensor, *args, **kwargs):
     return loss, grad
 
 
-@dataclass
-class GRPOConfig:
-    """Sizes of lesson 08's experiment (defaults: smoke scale, CPU)."""
+SMOKE = dict(  # a 0.15M-parameter model on 2 CPU cores, from the shipped checkpoint
+    num_steps_task=2, max_number=9, num_train=4000, num_eval=200,
+    d_model=64, num_layers=2, num_heads=4, d_ff=192, context_length=128,
+    pretrain_docs=20_000, pretrain_steps=1500, pretrain_batch_size=32, pretrain_lr=3e-3,
+    checkpoint="datasets/grpo/pretrained_smoke.pt",
+    sft_steps=150, sft_batch_size=32, sft_lr=1e-3,
+    grpo_steps=30, prompts_per_step=16, microbatch_size=64,
+    grpo_lr=5e-4,  # 1e-3 measured no better from the checkpoint; 2e-3 collapsed
+    max_tokens=32, eval_every=10, ablation_steps=10)
+FULL = dict(  # pretrains in the lesson (no checkpoint): about a minute on a GPU
+    num_steps_task=3, max_number=99, num_train=50_000, num_eval=500,
+    d_model=256, num_layers=4, num_heads=8, d_ff=704, context_length=192,
+    pretrain_docs=200_000, pretrain_steps=3000, pretrain_batch_size=128, pretrain_lr=2e-3,
+    checkpoint=None,
+    sft_steps=300, sft_batch_size=64, sft_lr=5e-4,
+    grpo_steps=150, prompts_per_step=64, microbatch_size=256, grpo_lr=3e-4,
+    max_tokens=48, eval_every=25, ablation_steps=40)
 
-    device: str = "cpu"
-    seed: int = 0
+
+@dataclass
+class GRPOConfig(LessonConfig):
+    """Sizes of lesson 08's experiment: ``GRPOConfig.build(scale, device, seed, **sizes)``
+    starts from ``PRESETS[scale]`` (what differs between the scales); the other fields are
+    the same at both."""
+
     # task
-    num_steps_task: int = 2  # additions/subtractions per problem
-    max_number: int = 9
-    num_train: int = 4000
-    num_eval: int = 200
+    num_steps_task: int = 0  # additions/subtractions per problem
+    max_number: int = 0
+    num_train: int = 0
+    num_eval: int = 0
     # model (helpers.reference.model.ReferenceLM)
-    d_model: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    d_ff: int = 192
-    context_length: int = 128
+    d_model: int = 0
+    num_layers: int = 0
+    num_heads: int = 0
+    d_ff: int = 0
+    context_length: int = 0
     # pretraining (next-token prediction on worked problems, no <answer> tag; smoke scale loads
     # the checkpoint `python -m helpers.grpo pretrain` wrote, full scale pretrains in the lesson)
-    pretrain_docs: int = 20_000
-    pretrain_steps: int = 1500
-    pretrain_batch_size: int = 32
-    pretrain_lr: float = 3e-3
-    checkpoint: str | None = "datasets/grpo/pretrained_smoke.pt"
+    pretrain_docs: int = 0
+    pretrain_steps: int = 0
+    pretrain_batch_size: int = 0
+    pretrain_lr: float = 0.0
+    checkpoint: str | None = None  # relative to the kit's root
     # SFT
-    sft_steps: int = 150
-    sft_batch_size: int = 32
-    sft_lr: float = 1e-3
+    sft_steps: int = 0
+    sft_batch_size: int = 0
+    sft_lr: float = 0.0
     sft_shortcut_frac: float = 0.7  # demonstrations that answer without working it out
     # GRPO
-    grpo_steps: int = 30
-    prompts_per_step: int = 16
+    grpo_steps: int = 0
+    prompts_per_step: int = 0
     group_size: int = 8
-    microbatch_size: int = 64
+    microbatch_size: int = 0
     epochs_per_rollout_batch: int = 2  # > 1: off-policy epochs, where the ratio and clip matter
-    grpo_lr: float = 5e-4  # 1e-3 measured no better from the checkpoint; 2e-3 collapsed
+    grpo_lr: float = 0.0
     loss_type: str = "grpo_clip"
     cliprange: float = 0.2
     advantage_normalizer: str = "std"  # "std" (GRPO), "none" (Dr. GRPO)
@@ -137,28 +159,16 @@ class GRPOConfig:
     advantage_eps: float = 1e-6
     max_grad_norm: float = 1.0
     temperature: float = 1.0
-    max_tokens: int = 32
-    eval_every: int = 10
+    max_tokens: int = 0
+    eval_every: int = 0
     eval_samples: int = 4  # sampled responses per held-out problem (temperature 1)
-    ablation_steps: int = 10  # GRPO steps of each ablation run
+    ablation_steps: int = 0  # GRPO steps of each ablation run
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"smoke": SMOKE, "full": FULL}
 
-    @classmethod
-    def for_scale(cls, scale: str, **overrides) -> "GRPOConfig":
-        """Smoke (CPU, minutes) or full (GPU) sizes; keyword arguments override either."""
-        if scale == "full":  # pretrains in the lesson (no checkpoint): about a minute on a GPU
-            base = cls(num_steps_task=3, max_number=99, num_train=50_000, num_eval=500,
-                       d_model=256, num_layers=4, num_heads=8, d_ff=704, context_length=192,
-                       pretrain_docs=200_000, pretrain_steps=3000, pretrain_batch_size=128,
-                       pretrain_lr=2e-3, checkpoint=None,
-                       sft_steps=300, sft_batch_size=64, sft_lr=5e-4, grpo_steps=150,
-                       prompts_per_step=64, group_size=8, microbatch_size=256, grpo_lr=3e-4,
-                       epochs_per_rollout_batch=2, max_tokens=48, eval_every=25,
-                       ablation_steps=40)
-        elif scale == "smoke":
-            base = cls()
-        else:
-            raise ValueError(f"scale must be 'smoke' or 'full', got {scale!r}")
-        return replace(base, **overrides)
+    def finish(self) -> None:
+        unset = [k for k in self.PRESETS[self.scale] if k != "checkpoint" and getattr(self, k) <= 0]
+        if unset:
+            raise ValueError(f"these sizes must be positive: {unset}")
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, context_length=self.context_length,
@@ -424,7 +434,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=None, help="default: the config's checkpoint path")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # one thread: the same bits on every run of the same build
-    cfg = GRPOConfig.for_scale(args.scale, seed=args.seed)
+    cfg = GRPOConfig.build(args.scale, "cpu", args.seed)
     out = Path(args.out or ROOT / (cfg.checkpoint or f"build/grpo_pretrained_{args.scale}.pt"))
     tokenizer = task_tokenizer()
     model = new_policy(cfg, tokenizer.vocab_size)

@@ -108,7 +108,7 @@ TINY = {"d_model": 16, "num_layers": 1, "num_heads": 2, "d_ff": 32, "context_len
 
 
 def test_pretrain_is_reproducible_and_learns(tok):
-    cfg = GRPOConfig.for_scale("smoke", **TINY)
+    cfg = GRPOConfig.build("smoke", "cpu", **TINY)
     runs = []
     for _ in range(2):
         model = new_policy(cfg, tok.vocab_size)
@@ -121,7 +121,7 @@ def test_pretrain_is_reproducible_and_learns(tok):
 
 def test_load_or_pretrain_loads_only_a_checkpoint_of_the_same_settings(tok, tmp_path, capsys):
     path = tmp_path / "tiny.pt"
-    cfg = GRPOConfig.for_scale("smoke", **{**TINY, "pretrain_steps": 3}, checkpoint=str(path))
+    cfg = GRPOConfig.build("smoke", "cpu", **{**TINY, "pretrain_steps": 3}, checkpoint=str(path))
     model = new_policy(cfg, tok.vocab_size)
     save_pretrained(model, cfg, tok.vocab_size, path, pretrain(model, tok, cfg))
     other = new_policy(replace(cfg, seed=1), tok.vocab_size)
@@ -134,7 +134,7 @@ def test_load_or_pretrain_loads_only_a_checkpoint_of_the_same_settings(tok, tmp_
 
 
 def test_shipped_checkpoint_is_the_smoke_configs_and_documented(tok):
-    cfg = GRPOConfig.for_scale("smoke")
+    cfg = GRPOConfig.build("smoke", "cpu")
     path = KIT_ROOT / cfg.checkpoint
     assert path.stat().st_size < 2_000_000
     saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -379,10 +379,9 @@ def test_sft_then_grpo_runs_and_logs(tok, scale):
     """The loops at both scales' settings (the full one with a small model, on the CPU)."""
     small = {"d_model": 32, "num_layers": 1, "num_heads": 2, "d_ff": 64, "pretrain_docs": 100,
              "pretrain_steps": 3, "pretrain_batch_size": 4} if scale == "full" else {}
-    cfg = GRPOConfig.for_scale(scale, device="cpu", **small, num_train=200, num_eval=8,
-                               sft_steps=5, grpo_steps=2,
-                               prompts_per_step=2, group_size=4, microbatch_size=4,
-                               eval_every=1, max_tokens=8)
+    cfg = GRPOConfig.build(scale, "cpu", **small, num_train=200, num_eval=8, sft_steps=5,
+                           grpo_steps=2, prompts_per_step=2, group_size=4, microbatch_size=4,
+                           eval_every=1, max_tokens=8)
     model = new_policy(cfg, tok.vocab_size)
     base = load_or_pretrain(model, tok, cfg)  # smoke: the shipped checkpoint; full: pretrains
     assert base["source"] == ("pretrained here" if scale == "full" else
@@ -400,7 +399,20 @@ def test_sft_then_grpo_runs_and_logs(tok, scale):
     assert changed or all(h.get("reward", 0) in (0.0, 1.0) for h in history[:-1])
 
 
-def test_config_scales():
-    assert GRPOConfig.for_scale("full").d_model > GRPOConfig.for_scale("smoke").d_model
-    with pytest.raises(ValueError):
-        GRPOConfig.for_scale("medium")
+def test_config_scales_presets_and_sizes():
+    smoke, full = GRPOConfig.build("smoke", "cpu", 3), GRPOConfig.build("full", "cpu")
+    assert (smoke.scale, smoke.device, smoke.seed) == ("smoke", "cpu", 3)
+    assert full.d_model > smoke.d_model and full.checkpoint is None
+    assert smoke.checkpoint == "datasets/grpo/pretrained_smoke.pt"
+    for cfg in (smoke, full):  # every preset sets every size that the scales do not share
+        assert all(getattr(cfg, k) not in (0, 0.0) for k in GRPOConfig.PRESETS["full"])
+        assert set(GRPOConfig.PRESETS[cfg.scale]) == set(GRPOConfig.PRESETS["full"])
+    mine = GRPOConfig.build("smoke", "cpu", grpo_steps=5, group_size=None)
+    assert (mine.grpo_steps, mine.group_size, mine.d_model) == (5, 8, 64), \
+        "a size overrides its preset, None keeps it"
+    with pytest.raises(ValueError, match="scale must be"):
+        GRPOConfig.build("medium")
+    with pytest.raises(TypeError, match="no setting"):
+        GRPOConfig.build("smoke", "cpu", grpo_stpes=5)
+    with pytest.raises(ValueError, match="positive"):
+        GRPOConfig.build("smoke", "cpu", eval_every=0)
