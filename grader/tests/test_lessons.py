@@ -61,8 +61,9 @@ EXPECTED = {
         "solution": (18, "graded"),
         "untouched": (0, "graded"),
         # naive_attention 1, flash_backward_pytorch 2 and the forward kernel's two tests (4)
-        # solved; FlashAttentionPytorch needs the stubbed tiled forward, and the dQ test's hidden
-        # end-to-end backward calls the stubbed dK/dV kernel.
+        # solved; FlashAttentionPytorch needs the stubbed tiled forward, and the dQ test's
+        # trusted end-to-end case (the three kernels under autograd) calls the stubbed dK/dV
+        # kernel.
         "partial": (7, "graded"),
         # naive_attention raises: only its own test (1) uses it.
         "raises": (17, "graded"),
