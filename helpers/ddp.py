@@ -4,6 +4,8 @@ Nothing here answers an exercise: the lesson's functions and classes are passed 
 notebook's, or ``helpers.reference.ddp``'s). Jobs named ``*_job`` run on every rank through
 ``helpers.distributed.run`` and return plain data (tensors, numbers, lists):
 
+- ``DDPConfig.build(scale, device, seed, world_size=...)``: the sizes of the experiments, a
+  ``helpers.config.LessonConfig`` with a preset per scale (GPU ranks need 2 GPUs or more).
 - ``make_model`` / ``make_batch``: three small models, the same on every rank for a seed:
   ``"toy"`` (an MLP), ``"tied"`` (an embedding tied to the output layer, a frozen layer, a
   parameter that never needs a gradient, a buffer) and ``"lm"`` (lesson 02's ``ReferenceLM``
@@ -19,11 +21,15 @@ Tested in ``grader/tests/test_ddp.py``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from helpers.config import LessonConfig
+from helpers.env import resolve_device
 
 MiB = 1024 ** 2
 
@@ -31,45 +37,60 @@ MiB = 1024 ** 2
 # --- configuration --------------------------------------------------------------------------
 
 
+# The timed model: lesson 02's model at these sizes (helpers.reference.model.ModelConfig).
+LM_SMOKE = dict(vocab_size=512, context_length=64, d_model=128, num_layers=2, num_heads=4,
+                d_ff=384)
+LM_22M = dict(vocab_size=10_000, context_length=256, d_model=512, num_layers=4, num_heads=16,
+              d_ff=1344)   # lesson 02's TinyStories model: the full scale on CPU ranks
+LM_125M = dict(vocab_size=50_257, context_length=1024, d_model=768, num_layers=12,
+               num_heads=12, d_ff=2048)   # GPT-2 small's size: the full scale with NCCL
+
+
 @dataclass
-class DDPConfig:
-    """Sizes of lesson 05's experiments (the correctness checks always use 2 CPU ranks)."""
+class DDPConfig(LessonConfig):
+    """Sizes of lesson 05's experiments (the correctness checks always use 2 CPU ranks).
 
-    scale: str
-    device: str                 # "cpu" (gloo) or "cuda" (NCCL) for the experiments
-    world_size: int             # ranks of the experiments
-    bench_sizes_mb: list        # all-reduce sizes, MiB
-    lm: dict                    # helpers.reference.model.ModelConfig of the timed model
-    batch_size: int             # global batch (sequences) of the timed model
-    steps: int                  # timed training steps per variant
-    bucket_sizes_mb: list = field(default_factory=lambda: [1.0, 10.0, 25.0])
-    dtype: str = "float32"      # compute dtype of the timed model ("bfloat16": autocast)
-    timeout: float = 300.0      # seconds per experiment job
+    At full scale the timed model and its step count follow the device: ``FULL_CUDA`` on GPU
+    ranks (NCCL, bf16, 8 sequences per GPU), ``FULL_CPU`` on CPU ranks (gloo).
+    """
 
+    world_size: int | None = None     # ranks of the experiments (None: 2, or every GPU at full)
+    bench_sizes_mb: tuple = ()        # all-reduce sizes, MiB
+    lm: dict | None = None            # ModelConfig fields of the timed model
+    batch_size: int | None = None     # global batch (sequences) of the timed model
+    num_steps: int | None = None      # timed training steps per variant
+    bucket_sizes_mb: tuple = ()       # bucket caps of DDPBucketed, MiB
+    dtype: str | None = None          # compute dtype of the timed model ("bfloat16": autocast)
+    timeout: float = 0.0              # seconds per experiment job
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": dict(bench_sizes_mb=(1, 4, 16), lm=LM_SMOKE, batch_size=8, num_steps=4,
+                      bucket_sizes_mb=(0.25, 1.0, 4.0), dtype="float32", timeout=30.0),
+        "full": dict(bench_sizes_mb=(1, 4, 16, 64, 256, 1024), bucket_sizes_mb=(1.0, 10.0, 25.0),
+                     timeout=300.0),
+    }
+    FULL_CUDA: ClassVar[dict[str, Any]] = dict(lm=LM_125M, num_steps=20, dtype="bfloat16")
+    FULL_CPU: ClassVar[dict[str, Any]] = dict(lm=LM_22M, batch_size=8, num_steps=5,
+                                              dtype="float32")
 
-def make_config(scale: str, device: str, world_size: int | None = None) -> DDPConfig:
-    from helpers.env import check_scale, resolve_device
+    @staticmethod
+    def pick_device(device: str) -> str:
+        device = resolve_device(device)
+        return "cuda" if device.startswith("cuda") else "cpu"   # mps has no collectives
 
-    check_scale(scale)
-    device = resolve_device(device)
-    device = "cuda" if device.startswith("cuda") else "cpu"   # mps has no collectives
-    gpus = torch.cuda.device_count() if device == "cuda" else 0
-    if device == "cuda" and gpus < 2 and (world_size or 2) > 1:
-        print(f"{gpus} GPU: NCCL needs a GPU per rank, so the experiments run on CPU ranks")
-        device = "cpu"
-    if scale == "smoke":
-        return DDPConfig(scale, "cpu", world_size or 2, [1, 4, 16], steps=4, batch_size=8,
-                         lm=dict(vocab_size=512, context_length=64, d_model=128, num_layers=2,
-                                 num_heads=4, d_ff=384), bucket_sizes_mb=[0.25, 1.0, 4.0],
-                         timeout=30.0)
-    return DDPConfig(scale, device, world_size or max(2, gpus), [1, 4, 16, 64, 256, 1024],
-                     steps=20 if device == "cuda" else 5,
-                     batch_size=8 * max(2, gpus) if device == "cuda" else 8,
-                     lm=dict(vocab_size=50_257, context_length=1024, d_model=768, num_layers=12,
-                             num_heads=12, d_ff=2048) if device == "cuda" else
-                     dict(vocab_size=10_000, context_length=256, d_model=512, num_layers=4,
-                          num_heads=16, d_ff=1344),
-                     dtype="bfloat16" if device == "cuda" else "float32")
+    def finish(self) -> None:
+        gpus = torch.cuda.device_count() if self.device == "cuda" else 0
+        if self.device == "cuda" and gpus < 2 and (self.world_size or 2) > 1:
+            print(f"{gpus} GPU: NCCL needs a GPU per rank, so the experiments run on CPU ranks")
+            self.device = "cpu"
+        if self.smoke:
+            self.device = "cpu"   # smoke: 2 gloo processes, whatever the machine has
+        self.world_size = self.world_size or (2 if self.smoke else max(2, gpus))
+        if self.device == "cuda" and self.batch_size is None:
+            self.batch_size = 8 * max(2, gpus)   # 8 sequences per GPU
+        for name, value in (self.FULL_CUDA if self.device == "cuda" else self.FULL_CPU).items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        self.lm = dict(self.lm)   # a copy: a cell may change it
 
 
 def rank_device() -> torch.device:

@@ -12,6 +12,7 @@
 - Overlap: all-reduces launched during the backward pass. ZeRO-1: AdamW's parameters, and
   half the optimizer state per rank. Properties of ``assign_buckets`` (hypothesis).
 - ``torchrun --nproc_per_node 2 -m helpers.ddp_train`` equals single-process training.
+- ``DDPConfig``: the presets, a knob, an unknown knob, and the device rules (GPUs mocked).
 
 Run: ``pytest grader/tests/test_ddp.py`` (about a minute on 2 cores; ``-k launcher`` for the
 launcher alone).
@@ -183,6 +184,35 @@ def test_bus_bandwidth_and_zero_memory_formulas():
     for fn in (lesson.zero_memory_per_rank, ref.zero_memory_per_rank):
         totals = [sum(fn(1000, 4, s).values()) for s in range(4)]
         assert totals == [16000, 10000, 7000, 4000]
+
+
+def test_config_presets_knobs_and_the_device_rules(monkeypatch, capsys):
+    smoke = lab.DDPConfig.build("smoke", "cpu", 0)
+    assert (smoke.device, smoke.world_size, smoke.batch_size, smoke.num_steps) == ("cpu", 2, 8, 4)
+    assert smoke.lm == lab.LM_SMOKE and smoke.bench_sizes_mb == (1, 4, 16)
+    assert (smoke.bucket_sizes_mb, smoke.dtype, smoke.timeout) == ((0.25, 1.0, 4.0), "float32", 30)
+    full = lab.DDPConfig.build("full", "cpu", 0)   # CPU ranks: lesson 02's 22.7M model
+    assert (full.world_size, full.lm, full.batch_size, full.num_steps, full.dtype) == \
+        (2, lab.LM_22M, 8, 5, "float32")
+    assert full.bench_sizes_mb[-1] == 1024 and full.bucket_sizes_mb == (1.0, 10.0, 25.0)
+    knobs = lab.DDPConfig.build("full", "cpu", 0, world_size=4, num_steps=2, dtype=None)
+    assert (knobs.world_size, knobs.num_steps, knobs.dtype) == (4, 2, "float32")
+    with pytest.raises(TypeError, match="no setting \\['steps'\\]"):
+        lab.DDPConfig.build("smoke", "cpu", 0, steps=2)
+    # GPUs: NCCL at full scale with 2 or more; one GPU falls back to CPU ranks; smoke and mps
+    # always run on CPU ranks
+    monkeypatch.setattr(lab, "resolve_device", lambda device: "cuda")
+    monkeypatch.setattr(lab.torch.cuda, "device_count", lambda: 4)
+    gpus = lab.DDPConfig.build("full", "auto", 0)
+    assert (gpus.device, gpus.world_size, gpus.lm, gpus.batch_size, gpus.num_steps,
+            gpus.dtype) == ("cuda", 4, lab.LM_125M, 32, 20, "bfloat16")
+    assert lab.DDPConfig.build("smoke", "auto", 0).device == "cpu"
+    monkeypatch.setattr(lab.torch.cuda, "device_count", lambda: 1)
+    one = lab.DDPConfig.build("full", "auto", 0)
+    assert (one.device, one.world_size, one.lm) == ("cpu", 2, lab.LM_22M)
+    assert "NCCL needs a GPU per rank" in capsys.readouterr().out
+    monkeypatch.setattr(lab, "resolve_device", lambda device: "mps")
+    assert lab.DDPConfig.build("full", "auto", 0).device == "cpu"
 
 
 def test_torchrun_two_cpu_processes_equal_single_process_training(tmp_path):
