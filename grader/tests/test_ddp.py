@@ -218,7 +218,9 @@ def test_config_presets_knobs_and_the_device_rules(monkeypatch, capsys):
 def test_torchrun_two_cpu_processes_equal_single_process_training(tmp_path):
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or "torchrun"
     out = tmp_path / "sums.json"
-    proc = subprocess.run([torchrun, "--nproc_per_node", "2", "-m", "helpers.ddp_train",
+    # --standalone: a rendezvous on a free port, not the default 29500 another run may hold
+    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m",
+                           "helpers.ddp_train",
                            "--impl", "bucketed", "--bucket-mb", "0.01", "--zero", "--steps", "3",
                            "--check", str(out)], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
