@@ -378,3 +378,147 @@ def attn_bwd_fused(
     if j0 < N_QUERIES:
         _dq_program(Q_ptr, K_ptr, V_ptr, dO_ptr, L_ptr, D_ptr, dQ_ptr, j0, bh, N_QUERIES, N_KEYS,
                     qk_scale, sm_scale, D_HEAD, IS_CAUSAL, TMA_LOADS, BLOCK_K, BLOCK_Q)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warp-specialized kernels (FastOptions(warp_specialize=True); Hopper)
+# ---------------------------------------------------------------------------------------------
+# Triton's Hopper warp specialization (``tl.range(..., warp_specialize=True)``) splits a program
+# into a producer warp group that issues the TMA loads and two consumer warp groups that each
+# compute half of the tile's rows, with registers moved from producer to consumers
+# (``setmaxnreg``): FlashAttention-3's structure, written by the compiler. It needs one loop per
+# kernel whose streamed tiles all come through tensor descriptors (two loops, or pointer loads
+# of tiles, stop the pass), so these kernels have one loop each and decide per tile whether to
+# mask (a tile on the diagonal, or past the last key in the forward).
+
+
+@triton.jit
+def attn_fwd_ws(Q_ptr, K_ptr, V_ptr, O_ptr, L_ptr, N_QUERIES, N_KEYS, N_CTX_KEY, qk_scale,
+                D_HEAD: tl.constexpr, IS_CAUSAL: tl.constexpr, BLOCK_Q: tl.constexpr,
+                BLOCK_K: tl.constexpr, WS: tl.constexpr = True):
+    """The forward (as ``attn_fwd``) in one warp-specialized key loop."""
+    tl.static_assert(BLOCK_Q % BLOCK_K == 0)
+    if IS_CAUSAL:
+        pid_q = tl.num_programs(0) - 1 - tl.program_id(0)
+    else:
+        pid_q = tl.program_id(0)
+    bh = tl.program_id(1).to(tl.int64)
+    q0 = pid_q * BLOCK_Q
+    Q_desc = tl.make_tensor_descriptor(Q_ptr + bh * N_QUERIES * D_HEAD, [N_QUERIES, D_HEAD],
+                                       [D_HEAD, 1], [BLOCK_Q, D_HEAD])
+    O_desc = tl.make_tensor_descriptor(O_ptr + bh * N_QUERIES * D_HEAD, [N_QUERIES, D_HEAD],
+                                       [D_HEAD, 1], [BLOCK_Q, D_HEAD])
+    K_desc = tl.make_tensor_descriptor(K_ptr + bh * N_KEYS * D_HEAD, [N_KEYS, D_HEAD],
+                                       [D_HEAD, 1], [BLOCK_K, D_HEAD])
+    V_desc = tl.make_tensor_descriptor(V_ptr + bh * N_KEYS * D_HEAD, [N_KEYS, D_HEAD],
+                                       [D_HEAD, 1], [BLOCK_K, D_HEAD])
+    offs_q = q0 + tl.arange(0, BLOCK_Q)
+    offs_k = tl.arange(0, BLOCK_K)
+    q = Q_desc.load([q0, 0])
+    m_i = tl.full([BLOCK_Q], float("-inf"), dtype=tl.float32)
+    l_i = tl.zeros([BLOCK_Q], dtype=tl.float32)
+    acc = tl.zeros([BLOCK_Q, D_HEAD], dtype=tl.float32)
+    hi = tl.minimum(q0 + BLOCK_Q, N_KEYS) if IS_CAUSAL else N_KEYS
+    for k0 in tl.range(0, hi, BLOCK_K, warp_specialize=WS):
+        k = K_desc.load([k0, 0])
+        s = tl.dot(q, tl.trans(k)) * qk_scale
+        visible = (k0 + offs_k)[None, :] < N_KEYS
+        if IS_CAUSAL:
+            visible = visible & ((k0 + offs_k)[None, :] <= offs_q[:, None])
+        s = tl.where(visible, s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        p = tl.exp2(s - m_new[:, None])
+        alpha = tl.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        v = V_desc.load([k0, 0])
+        acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None])
+        m_i = m_new
+    O_desc.store([q0, 0], (acc / l_i[:, None]).to(O_ptr.dtype.element_ty))
+    tl.store(L_ptr + bh * N_QUERIES + offs_q, (m_i + tl.log2(l_i)) * LN2, mask=offs_q < N_QUERIES)
+
+
+@triton.jit
+def attn_bwd_dkdv_ws(Q_ptr, K_ptr, V_ptr, dO_ptr, L_ptr, D_ptr, dK_ptr, dV_ptr, N_QUERIES,
+                     N_KEYS, N_CTX_KEY, qk_scale, sm_scale, D_HEAD: tl.constexpr,
+                     IS_CAUSAL: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_K: tl.constexpr,
+                     WS: tl.constexpr = True):
+    """dK, dV (as ``attn_bwd_dkdv`` with DQ_MODE 0) in one warp-specialized query loop. Padded
+    query rows (zeros, L = D = 0) add exactly zero; padded key rows are never stored."""
+    tl.static_assert(BLOCK_K % BLOCK_Q == 0)
+    k0 = tl.program_id(0) * BLOCK_K
+    bh = tl.program_id(1).to(tl.int64)
+    head_q, head_k = bh * N_QUERIES * D_HEAD, bh * N_KEYS * D_HEAD
+    Q_desc = tl.make_tensor_descriptor(Q_ptr + head_q, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_Q, D_HEAD])
+    dO_desc = tl.make_tensor_descriptor(dO_ptr + head_q, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                        [BLOCK_Q, D_HEAD])
+    K_desc = tl.make_tensor_descriptor(K_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_K, D_HEAD])
+    V_desc = tl.make_tensor_descriptor(V_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_K, D_HEAD])
+    dK_desc = tl.make_tensor_descriptor(dK_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                        [BLOCK_K, D_HEAD])
+    dV_desc = tl.make_tensor_descriptor(dV_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                        [BLOCK_K, D_HEAD])
+    L_head, D_head = L_ptr + bh * N_QUERIES, D_ptr + bh * N_QUERIES
+    offs_k = k0 + tl.arange(0, BLOCK_K)
+    k = K_desc.load([k0, 0])
+    v = V_desc.load([k0, 0])
+    dk = tl.zeros([BLOCK_K, D_HEAD], dtype=tl.float32)
+    dv = tl.zeros([BLOCK_K, D_HEAD], dtype=tl.float32)
+    lo = (k0 // BLOCK_Q) * BLOCK_Q if IS_CAUSAL else 0  # earlier queries see none of these keys
+    for q0 in tl.range(lo, N_QUERIES, BLOCK_Q, warp_specialize=WS):
+        offs_q = q0 + tl.arange(0, BLOCK_Q)
+        q = Q_desc.load([q0, 0])
+        lse2 = tl.load(L_head + offs_q, mask=offs_q < N_QUERIES, other=0.0) * LOG2E
+        pT = tl.exp2(tl.dot(k, tl.trans(q)) * qk_scale - lse2[None, :])
+        if IS_CAUSAL:
+            pT = tl.where(offs_k[:, None] <= offs_q[None, :], pT, 0.0)
+        do = dO_desc.load([q0, 0])
+        delta = tl.load(D_head + offs_q, mask=offs_q < N_QUERIES, other=0.0)
+        dv = tl.dot(pT.to(do.dtype), do, dv)
+        dpT = tl.dot(v, tl.trans(do))
+        dsT = (pT * (dpT - delta[None, :])).to(q.dtype)
+        dk = tl.dot(dsT, q, dk)
+    dK_desc.store([k0, 0], (dk * sm_scale).to(dK_ptr.dtype.element_ty))
+    dV_desc.store([k0, 0], dv.to(dV_ptr.dtype.element_ty))
+
+
+@triton.jit
+def attn_bwd_dq_ws(Q_ptr, K_ptr, V_ptr, dO_ptr, L_ptr, D_ptr, dQ_ptr, N_QUERIES, N_KEYS,
+                   N_CTX_KEY, qk_scale, sm_scale, D_HEAD: tl.constexpr, IS_CAUSAL: tl.constexpr,
+                   BLOCK_Q: tl.constexpr, BLOCK_K: tl.constexpr, WS: tl.constexpr = True):
+    """dQ (as ``attn_bwd_dq``) in one warp-specialized key loop. Padded key rows (zeros) add
+    exactly zero to dQ (dS K with K = 0); padded query rows are never stored."""
+    tl.static_assert(BLOCK_Q % BLOCK_K == 0)
+    q0 = tl.program_id(0) * BLOCK_Q
+    bh = tl.program_id(1).to(tl.int64)
+    head_q, head_k = bh * N_QUERIES * D_HEAD, bh * N_KEYS * D_HEAD
+    Q_desc = tl.make_tensor_descriptor(Q_ptr + head_q, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_Q, D_HEAD])
+    dO_desc = tl.make_tensor_descriptor(dO_ptr + head_q, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                        [BLOCK_Q, D_HEAD])
+    dQ_desc = tl.make_tensor_descriptor(dQ_ptr + head_q, [N_QUERIES, D_HEAD], [D_HEAD, 1],
+                                        [BLOCK_Q, D_HEAD])
+    K_desc = tl.make_tensor_descriptor(K_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_K, D_HEAD])
+    V_desc = tl.make_tensor_descriptor(V_ptr + head_k, [N_KEYS, D_HEAD], [D_HEAD, 1],
+                                       [BLOCK_K, D_HEAD])
+    offs_q = q0 + tl.arange(0, BLOCK_Q)
+    offs_k = tl.arange(0, BLOCK_K)
+    q = Q_desc.load([q0, 0])
+    do = dO_desc.load([q0, 0])
+    lse2 = tl.load(L_ptr + bh * N_QUERIES + offs_q, mask=offs_q < N_QUERIES, other=0.0) * LOG2E
+    delta = tl.load(D_ptr + bh * N_QUERIES + offs_q, mask=offs_q < N_QUERIES, other=0.0)
+    dq = tl.zeros([BLOCK_Q, D_HEAD], dtype=tl.float32)
+    hi = tl.minimum(q0 + BLOCK_Q, N_KEYS) if IS_CAUSAL else N_KEYS
+    for k0 in tl.range(0, hi, BLOCK_K, warp_specialize=WS):
+        k = K_desc.load([k0, 0])
+        v = V_desc.load([k0, 0])
+        p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse2[:, None])
+        if IS_CAUSAL:
+            p = tl.where((k0 + offs_k)[None, :] <= offs_q[:, None], p, 0.0)
+        dp = tl.dot(do, tl.trans(v))
+        ds = (p * (dp - delta[:, None])).to(k.dtype)
+        dq = tl.dot(ds, k, dq)
+    dQ_desc.store([q0, 0], (dq * sm_scale).to(dQ_ptr.dtype.element_ty))
