@@ -99,7 +99,6 @@ FAST_VARIANTS = {
     "fast: split, TMA loads": fast.FastOptions(dq_mode="split", tma_loads=True),
     "fast: fused, TMA loads": fast.FastOptions(dq_mode="fused", tma_loads=True),
     "fast: tma, TMA loads": fast.FastOptions(dq_mode="tma", tma_loads=True),
-    "fast: warp-specialized": fast.FastOptions(warp_specialize=True),
 }
 
 

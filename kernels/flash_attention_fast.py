@@ -25,11 +25,6 @@ What is added for speed:
 - ``FastOptions(tma_loads=True)``: the streamed tiles come through per-head tensor descriptors
   (Hopper's copy engine), which removes the register spills ptxas reports for the pointer
   loads; it measured no faster on an H100 with Triton 3.6, so it is off by default.
-- ``FastOptions(warp_specialize=True)``: a forward, a dK/dV and a dQ kernel of one loop each,
-  all tiles through device-side tensor descriptors, that Triton warp-specializes on Hopper (a
-  producer warp group issuing the TMA loads, two consumer warp groups computing halves of the
-  tile), FlashAttention-3's structure written by the compiler; fp16/bf16 on a GPU (fp32 inputs
-  take the other kernels), and plain loops under the CPU interpreter.
 - Inputs are made contiguous (batch*heads, seq, d_head), so strides are compile-time constants.
 
 Tests: ``pytest grader/tests/test_flash_attention.py``; benchmark:
@@ -65,32 +60,16 @@ class FastOptions:
     ``tma_loads``: load the streamed tiles (K, V in the forward and dQ kernels; Q, dO in the
     dK/dV kernel) through per-head tensor descriptors: Hopper's copy engine (TMA) fetches whole
     tiles and zero-fills rows past the sequence, so no per-thread addresses or masks.
-    ``warp_specialize``: the one-loop, warp-specialized kernels (``attn_*_ws``) for the forward
-    and a split backward; ``dq_mode`` must then be "auto" or "split", and ``tma_loads`` is moot
-    (they load every tile through descriptors).
     ``autotune``: autotune fp16/bf16 launches (False: ``default_config``, one compile each)."""
 
     dq_mode: str = "auto"
     tma_loads: bool = False  # measured no faster on an H100 (attempt 9 in benchmarks/results)
-    warp_specialize: bool = False
     autotune: bool = not INTERPRET
 
     def __post_init__(self):
         if self.dq_mode != "auto" and self.dq_mode not in DQ_MODES:
             raise ValueError(f"dq_mode must be 'auto' or one of {sorted(DQ_MODES)}, "
                              f"got {self.dq_mode!r}")
-        if self.warp_specialize and self.dq_mode not in ("auto", "split"):
-            raise ValueError(f"warp_specialize=True runs a split backward; dq_mode must be 'auto' "
-                             f"or 'split', got {self.dq_mode!r}")
-
-    def uses_ws(self, elem_bytes: int) -> bool:
-        """Whether a launch with these options and element size takes the ``attn_*_ws`` kernels
-        (fp32 inputs keep the others: their fp32 tiles are tuned there)."""
-        return self.warp_specialize and (elem_bytes == 2 or INTERPRET)
-
-    def needs_allocator(self, elem_bytes: int) -> bool:
-        """Whether the kernels build tensor descriptors on the device (scratch memory)."""
-        return not INTERPRET and (self.tma_loads or self.uses_ws(elem_bytes))
 
     def resolved_dq_mode(self) -> str:
         mode = AUTO_DQ_MODE if self.dq_mode == "auto" else self.dq_mode
@@ -122,27 +101,14 @@ FWD_CONFIGS = [_config(128, 64, 8, 3), _config(128, 64, 8, 4), _config(128, 64, 
 BWD_CONFIGS = [_config(64, 128, 8, 3), _config(64, 128, 8, 2), _config(32, 128, 8, 3),
                _config(32, 64, 4, 3), _config(64, 64, 4, 3), _config(64, 64, 4, 2),
                _config(64, 64, 4, 4), _config(64, 64, 8, 3)]
-# Warp-specialized kernels: num_warps=4 is one consumer warp group; Triton adds a second and the
-# producer (12 warps a program). A dQ tile of 128 queries fails the pass (Triton 3.7.1).
-WS_CONFIGS = {
-    "fwd_ws": [_config(128, 64, 4, 3), _config(128, 64, 4, 2), _config(128, 128, 4, 2),
-               _config(64, 64, 4, 3)],
-    "dkdv_ws": [_config(64, 128, 4, 2), _config(64, 128, 4, 3), _config(32, 128, 4, 3),
-                _config(64, 64, 4, 3), _config(32, 64, 4, 3)],
-    "dq_ws": [_config(64, 64, 4, 3), _config(64, 64, 4, 2), _config(64, 32, 4, 3)],
-}
 # Under the interpreter: ratio 2 between the tiles exercises the diagonal loops.
 INTERPRET_CONFIG = {"fwd": _config(64, 32, 4, 1), "bwd": _config(32, 64, 4, 1)}
-INTERPRET_CONFIG.update(fwd_ws=INTERPRET_CONFIG["fwd"], dq_ws=INTERPRET_CONFIG["fwd"],
-                        dkdv_ws=INTERPRET_CONFIG["bwd"])
 
 
 def default_config(kind: str, d_head: int, elem_bytes: int = 2) -> triton.Config:
     """The config used without autotuning (the interpreter, fp32 inputs, autotune=False)."""
     if INTERPRET:
         return INTERPRET_CONFIG[kind]
-    if kind in WS_CONFIGS:
-        return WS_CONFIGS[kind][0]
     if elem_bytes == 4:  # fp32 tiles are twice as big: small tiles, 2 stages fit d_head 128
         return _config(64, 32, 4, 2) if kind == "fwd" else _config(32, 64, 8, 2)
     return _config(128, 64, 8, 3) if kind == "fwd" else _config(64, 64, 4, 3)
@@ -151,7 +117,7 @@ def default_config(kind: str, d_head: int, elem_bytes: int = 2) -> triton.Config
 def _configs(kind):
     if INTERPRET:
         return [INTERPRET_CONFIG[kind]]
-    return WS_CONFIGS.get(kind) or (FWD_CONFIGS if kind == "fwd" else BWD_CONFIGS)
+    return FWD_CONFIGS if kind == "fwd" else BWD_CONFIGS
 
 
 def _prune(configs, named_args, **kwargs):
@@ -171,15 +137,7 @@ attn_bwd_dkdv = triton.autotune(_configs("bwd"), key=_KEY + ["DQ_MODE"], prune_c
 attn_bwd_dq = triton.autotune(_configs("fwd"), key=_KEY, prune_configs_by=_PRUNE)(kern.attn_bwd_dq)
 attn_bwd_fused = triton.autotune(_configs("bwd"), key=_KEY,
                                  prune_configs_by=_PRUNE)(kern.attn_bwd_fused)
-_KEY_WS = ["N_CTX_KEY", "D_HEAD", "IS_CAUSAL"]
-attn_fwd_ws = triton.autotune(_configs("fwd_ws"), key=_KEY_WS,
-                              prune_configs_by=_PRUNE)(kern.attn_fwd_ws)
-attn_bwd_dkdv_ws = triton.autotune(_configs("dkdv_ws"), key=_KEY_WS,
-                                   prune_configs_by=_PRUNE)(kern.attn_bwd_dkdv_ws)
-attn_bwd_dq_ws = triton.autotune(_configs("dq_ws"), key=_KEY_WS,
-                                 prune_configs_by=_PRUNE)(kern.attn_bwd_dq_ws)
-AUTOTUNED = (attn_fwd, attn_bwd_dkdv, attn_bwd_dq, attn_bwd_fused, attn_fwd_ws, attn_bwd_dkdv_ws,
-             attn_bwd_dq_ws)
+AUTOTUNED = (attn_fwd, attn_bwd_dkdv, attn_bwd_dq, attn_bwd_fused)
 
 # ---------------------------------------------------------------------------------------------
 # Wrapper
@@ -237,21 +195,17 @@ class FlashAttentionTriton(torch.autograd.Function):
     def forward(ctx, Q, K, V, is_causal=False, options=None):
         options = options or FastOptions()
         check_inputs(Q, K, V)
-        if options.needs_allocator(Q.element_size()):
+        if options.tma_loads and not INTERPRET:
             triton.set_allocator(_scratch)
         n_q, n_k, d = Q.shape[-2], K.shape[-2], Q.shape[-1]
         q, k, v = (t.reshape(-1, t.shape[-2], d).contiguous() for t in (Q, K, V))  # (BH, seq, d)
         bh = q.shape[0]
         o = torch.empty_like(q)
         lse = torch.empty((bh, n_q), dtype=torch.float32, device=q.device)  # (BH, n_q)
-        args = (q, k, v, o, lse, n_q, n_k, triton.next_power_of_2(n_q), d**-0.5 * LOG2E)
-        if options.uses_ws(q.element_size()):
-            _launch(attn_fwd_ws, lambda bq, bk: (triton.cdiv(n_q, bq), bh), args, "fwd_ws", d,
-                    q.element_size(), options, D_HEAD=d, IS_CAUSAL=is_causal)
-        else:
-            _launch(attn_fwd, lambda bq, bk: (triton.cdiv(n_q, bq), bh), args, "fwd", d,
-                    q.element_size(), options, D_HEAD=d, IS_CAUSAL=is_causal,
-                    TMA_LOADS=options.tma_loads)
+        _launch(attn_fwd, lambda bq, bk: (triton.cdiv(n_q, bq), bh),
+                (q, k, v, o, lse, n_q, n_k, triton.next_power_of_2(n_q), d**-0.5 * LOG2E),
+                "fwd", d, q.element_size(), options, D_HEAD=d, IS_CAUSAL=is_causal,
+                TMA_LOADS=options.tma_loads)
         O, L = o.view(Q.shape), lse.view(Q.shape[:-1])  # L: (batch, [heads,] n_q)
         ctx.save_for_backward(Q, K, V, O, L)
         ctx.is_causal, ctx.options = is_causal, options
@@ -260,8 +214,8 @@ class FlashAttentionTriton(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dO):
         Q, K, V, O, L = ctx.saved_tensors
-        if ctx.options.needs_allocator(Q.element_size()):  # a context variable: autograd's
-            triton.set_allocator(_scratch)  # thread needs its own
+        if ctx.options.tma_loads and not INTERPRET:  # a context variable: autograd's thread too
+            triton.set_allocator(_scratch)
         n_q, n_k, d = Q.shape[-2], K.shape[-2], Q.shape[-1]
         q, k, v, o, do = (t.reshape(-1, t.shape[-2], d).contiguous() for t in (Q, K, V, O, dO))
         bh = q.shape[0]
@@ -272,17 +226,6 @@ class FlashAttentionTriton(torch.autograd.Function):
         dk, dv = torch.empty_like(k), torch.empty_like(v)
         mode = ctx.options.resolved_dq_mode()
         even_q = n_q % 128 == 0
-        ctx_key = triton.next_power_of_2(n_q)
-        scales = (d**-0.5 * LOG2E, d**-0.5)
-        if ctx.options.uses_ws(q.element_size()):  # split backward, warp-specialized kernels
-            dq = torch.empty_like(q)
-            _launch(attn_bwd_dkdv_ws, lambda bq, bk: (triton.cdiv(n_k, bk), bh),
-                    (q, k, v, do, lse, delta, dk, dv, n_q, n_k, ctx_key, *scales), "dkdv_ws", d,
-                    q.element_size(), ctx.options, D_HEAD=d, IS_CAUSAL=ctx.is_causal)
-            _launch(attn_bwd_dq_ws, lambda bq, bk: (triton.cdiv(n_q, bq), bh),
-                    (q, k, v, do, lse, delta, dq, n_q, n_k, ctx_key, *scales), "dq_ws", d,
-                    q.element_size(), ctx.options, D_HEAD=d, IS_CAUSAL=ctx.is_causal)
-            return dq.view(Q.shape), dk.view(K.shape), dv.view(V.shape), None, None
         if mode == "fused":
             dq = torch.empty_like(q)
             _launch(attn_bwd_fused, lambda bq, bk: (triton.cdiv(max(n_q, n_k), bk), bh),
@@ -295,6 +238,8 @@ class FlashAttentionTriton(torch.autograd.Function):
         else:  # float32 accumulator for the atomic adds (zeroed)
             dq = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
             desc = _dq_descriptor(dq, d) if mode == "tma" and even_q else None
+        ctx_key = triton.next_power_of_2(n_q)
+        scales = (d**-0.5 * LOG2E, d**-0.5)
         _launch(attn_bwd_dkdv, lambda bq, bk: (triton.cdiv(n_k, bk), bh),
                 (q, k, v, do, lse, delta, dk, dv, dq, desc, n_q, n_k, ctx_key, *scales),
                 "bwd", d, q.element_size(), ctx.options, D_HEAD=d, IS_CAUSAL=ctx.is_causal,

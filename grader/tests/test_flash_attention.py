@@ -196,16 +196,6 @@ def test_fast_fused_cross_lengths(n_q, n_k, is_causal):
                f" [triton_fast fused, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
 
 
-@pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
-@pytest.mark.parametrize("n_q,n_k", [(130, 130), (256, 256), (100, 130), (130, 100)])
-def test_fast_warp_specialized(n_q, n_k, is_causal):
-    """The one-loop kernels of warp_specialize=True (plain loops under the interpreter): ragged
-    and cross lengths, where padded query and key rows must add nothing."""
-    Q, K, V = make_qkv((1, 2, n_q, 32), n_k, torch.float32)
-    check_fast(fast.FastOptions(warp_specialize=True, autotune=False), Q, K, V, is_causal,
-               f" [triton_fast warp_specialize, n_q {n_q}, n_k {n_k}, causal={is_causal}]")
-
-
 def test_fast_options_are_arguments():
     """Modes are per call: two calls with different options in one process, no module state."""
     Q, K, V = make_qkv((1, 2, 64, 16), 64, torch.float32)
@@ -214,8 +204,6 @@ def test_fast_options_are_arguments():
                    f" [dq_mode={mode}]")
     with pytest.raises(ValueError, match="dq_mode"):
         fast.FastOptions(dq_mode="tiled")
-    with pytest.raises(ValueError, match="split"):
-        fast.FastOptions(dq_mode="atomic", warp_specialize=True)
     assert not any(hasattr(fast, name)
                    for name in ("DQ_MODE", "AUTOTUNE")), "modes must not be globals"
 
@@ -299,15 +287,3 @@ def test_fast_autotuned_bf16(dq_mode, tma_loads, seq_len, is_causal):
     options = fast.FastOptions(dq_mode=dq_mode, tma_loads=tma_loads)
     check_fast(options, Q, K, V, is_causal,
                f" [triton_fast autotuned, bf16, seq {seq_len}, {options}, causal={is_causal}]")
-
-
-@pytest.mark.gpu
-@pytest.mark.parametrize("is_causal", [False, True], ids=["full", "causal"])
-@pytest.mark.parametrize("d_head", [64, 128])
-@pytest.mark.parametrize("seq_len", [2049, 2048])
-def test_fast_warp_specialized_bf16(seq_len, d_head, is_causal):
-    Q, K, V = make_qkv((2, 4, seq_len, d_head), seq_len, torch.bfloat16)
-    options = fast.FastOptions(warp_specialize=True)
-    check_fast(options, Q, K, V, is_causal,
-               f" [triton_fast warp-specialized, bf16, seq {seq_len}, d {d_head}, "
-               f"causal={is_causal}]")
