@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import torch
 import triton
 
+from helpers.flash_attention import check_inputs  # the lesson's: shapes, dtypes, device
 from kernels import flash_attention_fast_kernels as kern
 
 ANSWERS = ("04_flash_attention",)  # grader.release: not shipped before lesson 04 is done
@@ -142,23 +143,6 @@ AUTOTUNED = (attn_fwd, attn_bwd_dkdv, attn_bwd_dq, attn_bwd_fused)
 # ---------------------------------------------------------------------------------------------
 # Wrapper
 # ---------------------------------------------------------------------------------------------
-
-
-def check_inputs(Q, K, V):
-    """Shapes, dtypes and devices the kernels accept; clear errors otherwise."""
-    if Q.dim() not in (3, 4) or K.shape != V.shape or Q.shape[:-2] != K.shape[:-2] \
-            or Q.shape[-1] != K.shape[-1]:
-        raise ValueError(f"expected Q (..., n_q, d) and K, V (..., n_k, d), 3-D or 4-D; got "
-                         f"{tuple(Q.shape)}, {tuple(K.shape)}, {tuple(V.shape)}")
-    if Q.shape[-1] not in (16, 32, 64, 128):
-        raise ValueError(f"head dim must be 16, 32, 64 or 128, got {Q.shape[-1]}")
-    dtypes = (torch.float16, torch.bfloat16, torch.float32)
-    if not (Q.dtype == K.dtype == V.dtype) or Q.dtype not in dtypes:
-        raise ValueError(f"Q, K, V must share one dtype among fp16, bf16, fp32; "
-                         f"got {Q.dtype}, {K.dtype}, {V.dtype}")
-    if Q.device.type != "cuda" and not INTERPRET:
-        raise RuntimeError("Triton kernels need a CUDA GPU, or TRITON_INTERPRET=1 set before "
-                           "importing them")
 
 
 def _launch(kernel, grid_of, args, kind, d_head, elem_bytes, options, **meta):
