@@ -121,7 +121,7 @@ def add_grading_options(p: argparse.ArgumentParser, cell: int | None, notebook: 
     """``cell=None``: the demo's default, fitted to each lesson (``grader.demo``)."""
     where = ", or the settings file's" if configurable else ""
     cell_default = (f"{cell}{where}" if cell is not None else
-                    "5x the slowest cell of the lesson's solution run, at least 60 s")
+                    "5x the slowest cell of the lesson's solution run, at least 90 s")
     p.add_argument("--timeout-cell", type=positive(int), default=None if configurable else cell,
                    metavar="S",
                    help=f"nbgrader stops a cell after S seconds (default: {cell_default})")

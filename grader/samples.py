@@ -38,10 +38,14 @@ from grader.errors import GraderError
 from grader.paths import Layout
 
 RAISES = 'raise RuntimeError("sample submission that raises")'
+# The loop runs at the lowest CPU priority (os.nice): it still spins until the cell's timeout,
+# but the samples graded beside it and the lesson executing meanwhile keep their CPU share.
 ENDLESS = """\
 import builtins  # a sample submission: loops forever on its first call, then fails at once
 if not getattr(builtins, "_lmkit_sample_looped", False):
     builtins._lmkit_sample_looped = True
+    import os
+    os.nice(19)
     while True: pass
 raise RuntimeError("sample submission that looped forever")"""
 SAMPLES = ("solution", "untouched", "partial", "raises", "endless")
